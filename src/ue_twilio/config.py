@@ -1,0 +1,263 @@
+"""Turn the raw ``fields`` dict into a validated TaskConfig.
+
+Everything is checked here, before the first request, so a bad field costs
+no message and ends with exit 20 and a sentence that names the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, List, Mapping, Optional
+
+from . import fields as f
+from . import twiml
+from .exceptions import ValidationError
+from .phone import (
+    E164_HINT,
+    MAX_FILE_RECIPIENTS,
+    dedupe,
+    is_e164,
+    parse_file_lines,
+    show,
+    split_entries,
+)
+from .proxy import ProxyConfig, parse_proxy
+from .readers import (
+    label,
+    read_boolean,
+    read_choice,
+    read_credential,
+    read_integer,
+    read_text,
+)
+
+ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+MAX_DUPLICATE_NOTICES = 10
+
+
+@dataclass
+class TaskConfig:
+    """A validated task; the auth token is kept out of repr."""
+
+    action: str
+    account_sid: str
+    auth_token: str = field(repr=False)
+    sender: str
+    recipients: List[str]
+    message: Optional[str]
+    answer_timeout: Optional[int] = None
+    call_max_duration: Optional[int] = None
+    proxy: Optional[ProxyConfig] = None
+    max_concurrent: int = 10
+    listed_recipients: List[str] = field(default_factory=list)
+    recipient_file: Optional[str] = None
+    wait_for_delivery: bool = False
+    delivery_timeout: int = 300
+    content_sid: Optional[str] = None
+    content_variables: Optional[str] = None
+    resend_policy: str = f.RESEND_ALL
+    notices: List[str] = field(default_factory=list)
+
+    @property
+    def is_voice(self) -> bool:
+        return self.action == f.VOICE
+
+    @property
+    def uses_messaging_service(self) -> bool:
+        return MESSAGING_SERVICE_SID.fullmatch(self.sender) is not None
+
+
+def parse(raw: Any) -> TaskConfig:
+    """Validate every field; raise ValidationError for the first violation."""
+    if not isinstance(raw, Mapping):
+        raise ValidationError("Fields", "expected a mapping of field names to values")
+    action = read_choice(raw, "action") or f.SMS
+    sid, token = _twilio_credentials(raw)
+    sender = _sender(raw, action)
+    listed, recipients, notices = _recipients(raw)
+    config = TaskConfig(
+        action=action,
+        account_sid=sid,
+        auth_token=token,
+        sender=sender,
+        recipients=recipients,
+        message=None,
+        listed_recipients=listed,
+        recipient_file=read_text(raw, "recipient_list_file"),
+        notices=notices,
+    )
+    _message_and_template(raw, config)
+    _voice_options(raw, config)
+    _run_options(raw, config)
+    config.proxy = parse_proxy(raw)
+    return config
+
+
+def _twilio_credentials(raw: Mapping):
+    name = "twilio_credentials"
+    user, password = read_credential(raw, name)
+    if user is None:
+        raise ValidationError(label(name), "the Account SID (user) is empty")
+    if ACCOUNT_SID.fullmatch(user) is None:
+        problem = "the user must be an Account SID: AC followed by 32 hex digits"
+        raise ValidationError(label(name), problem)
+    if password is None:
+        raise ValidationError(label(name), "the Auth Token (password) is empty")
+    return user, password
+
+
+def _sender(raw: Mapping, action: str) -> str:
+    sender = _required_text(raw, "sender").strip()
+    if is_e164(sender):
+        return sender
+    if MESSAGING_SERVICE_SID.fullmatch(sender) and action != f.VOICE:
+        return sender
+    problem = "{} is not a phone number in E.164 format ({})".format(
+        show(sender), E164_HINT
+    )
+    if action != f.VOICE:
+        problem += " or a Messaging Service SID (MG + 32 hex digits)"
+    raise ValidationError(label("sender"), problem)
+
+
+def _required_text(raw: Mapping, name: str) -> str:
+    value = read_text(raw, name)
+    if value is None or not value.strip():
+        raise ValidationError(label(name), "is required")
+    return value
+
+
+def _recipients(raw: Mapping):
+    listed = _listed_recipients(raw)
+    path = read_text(raw, "recipient_list_file")
+    from_file = _file_recipients(path) if path else []
+    if not listed and not from_file:
+        raise ValidationError(label("recipient_list"), "at least one number is required")
+    unique, repeated = dedupe(listed + from_file)
+    return listed, unique, _duplicate_notices(repeated)
+
+
+def _listed_recipients(raw: Mapping) -> List[str]:
+    name = "recipient_list"
+    text = read_text(raw, name) or ""
+    limit = f.BY_NAME[name].max_length
+    if len(text) > limit:
+        problem = "is {} characters long; at most {} are allowed".format(len(text), limit)
+        raise ValidationError(label(name), problem)
+    numbers = []
+    for position, entry in split_entries(text):
+        if not is_e164(entry):
+            problem = "entry {} {} is not an E.164 number ({})".format(
+                position, show(entry), E164_HINT
+            )
+            raise ValidationError(label(name), problem)
+        numbers.append(entry)
+    return numbers
+
+
+def _file_recipients(path: str) -> List[str]:
+    name = "recipient_list_file"
+    numbers: List[str] = []
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            for line_number, entry in parse_file_lines(handle):
+                if not is_e164(entry):
+                    problem = "line {}: {} is not an E.164 number ({})".format(
+                        line_number, show(entry), E164_HINT
+                    )
+                    raise ValidationError(label(name), problem)
+                numbers.append(entry)
+                if len(numbers) > MAX_FILE_RECIPIENTS:
+                    problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
+                    raise ValidationError(label(name), problem)
+    except UnicodeDecodeError:
+        raise ValidationError(label(name), "is not UTF-8 text") from None
+    except (OSError, ValueError) as exc:
+        problem = "cannot be read ({})".format(type(exc).__name__)
+        raise ValidationError(label(name), problem) from None
+    return numbers
+
+
+def _duplicate_notices(repeated: List[str]) -> List[str]:
+    notices = [
+        "Recipient List: {} is listed more than once; it is sent once.".format(number)
+        for number in dict.fromkeys(repeated)
+    ]
+    if len(notices) > MAX_DUPLICATE_NOTICES:
+        rest = len(notices) - MAX_DUPLICATE_NOTICES
+        notices = notices[:MAX_DUPLICATE_NOTICES]
+        notices.append("Recipient List: {} more numbers were listed twice.".format(rest))
+    return notices
+
+
+def _message_and_template(raw: Mapping, config: TaskConfig) -> None:
+    if config.action == f.WHATSAPP:
+        config.content_sid = _content_sid(raw)
+        config.content_variables = _content_variables(raw, config.content_sid)
+    message = read_text(raw, "message_body_text")
+    if message is not None and not message.strip():
+        message = None
+    if message is None and config.content_sid is None:
+        raise ValidationError(label("message_body_text"), "is required")
+    limit = f.BY_NAME["message_body_text"].max_length
+    if message is not None and len(message) > limit:
+        problem = "is {} characters long; at most {} are allowed".format(
+            len(message), limit
+        )
+        raise ValidationError(label("message_body_text"), problem)
+    config.message = message
+
+
+def _content_sid(raw: Mapping) -> Optional[str]:
+    value = read_text(raw, "content_sid")
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if CONTENT_SID.fullmatch(value) is None:
+        problem = "{} is not a Content SID (HX + 32 hex digits)".format(show(value))
+        raise ValidationError(label("content_sid"), problem)
+    return value
+
+
+def _content_variables(raw: Mapping, content_sid: Optional[str]) -> Optional[str]:
+    name = "content_variables"
+    value = read_text(raw, name)
+    if value is None or not value.strip():
+        return None
+    if content_sid is None:
+        raise ValidationError(label(name), "needs a Content Template SID")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise ValidationError(label(name), "is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise ValidationError(label(name), "must be a JSON object")
+    return json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
+
+
+def _voice_options(raw: Mapping, config: TaskConfig) -> None:
+    if not config.is_voice:
+        return
+    config.answer_timeout = _integer_or_default(raw, "answer_timeout")
+    config.call_max_duration = _integer_or_default(raw, "call_max_duration")
+    problem = twiml.check_speakable(config.message or "")
+    if problem:
+        raise ValidationError(label("message_body_text"), problem)
+
+
+def _run_options(raw: Mapping, config: TaskConfig) -> None:
+    config.max_concurrent = _integer_or_default(raw, "max_concurrent_requests")
+    wait = read_boolean(raw, "wait_for_delivery")
+    config.wait_for_delivery = bool(wait)
+    if config.wait_for_delivery:
+        config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
+    config.resend_policy = read_choice(raw, "resend_policy") or f.RESEND_ALL
+
+
+def _integer_or_default(raw: Mapping, name: str) -> int:
+    value = read_integer(raw, name)
+    return f.BY_NAME[name].default if value is None else value

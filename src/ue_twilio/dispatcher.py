@@ -1,0 +1,257 @@
+"""Send to many recipients at once, in order, without ever sending twice.
+
+One worker probes alone first, so a wrong token or a dead network costs one
+request; then up to ``max_concurrent`` workers share an adaptive window.
+Only a 429 is retried (Twilio did not process it); a lost answer is never
+resent. A halt (cancel or run-wide error) stops new requests within POLL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, List, Optional, Sequence
+
+from .client import OK, RATE_LIMITED, UNKNOWN, Reply
+from .exceptions import RUN_WIDE_ERRORS, TwilioTaskError
+from .ratelimit import AdaptiveLimiter, backoff_delay
+from .results import FAILED, NOT_SENT, QUEUED, RecipientResult
+from .settings import Settings
+
+MAX_RATE_LIMIT_RETRIES = 10
+SUPERVISE_TICK = 0.05
+UI_INTERVAL = 1.0
+
+
+class Progress:
+    """Counts so far, handed to the progress callback."""
+
+    __slots__ = ("total", "queued", "failed")
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.queued = 0
+        self.failed = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.queued - self.failed
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        send: Callable[[str], Reply],
+        recipients: Sequence[str],
+        max_concurrent: int,
+        log,
+        settings: Settings,
+        on_progress: Optional[Callable[[Progress], None]] = None,
+    ) -> None:
+        self._send = send
+        self._recipients = recipients
+        self._results: List[Optional[RecipientResult]] = [None] * len(recipients)
+        self._max_concurrent = max_concurrent
+        self._log = log
+        self._settings = settings
+        self._on_progress = on_progress
+        self._limiter = AdaptiveLimiter(max_concurrent)
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+        self._next = 0
+        self._logged = 0
+        self._frozen = False
+        self._in_flight = set()
+        self._active = 0
+        self._idle = threading.Event()
+        self.progress = Progress(len(recipients))
+        self.cancelled = False
+        self.error: Optional[TwilioTaskError] = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._halt.set()
+        self._limiter.wake()
+
+    def run(self) -> List[RecipientResult]:
+        started = time.monotonic()
+        self._launch(1)  # the probe: a run-wide failure costs one request
+        self._supervise(started)
+        workers = min(self._max_concurrent, len(self._recipients) - 1)
+        if workers > 0 and not self._halt.is_set():
+            self._launch(workers)
+            self._supervise(started)
+        return self._freeze()
+
+    # -- workers -----------------------------------------------------------
+    def _launch(self, count: int) -> None:
+        with self._lock:
+            self._active += count
+            self._idle.clear()
+        for number in range(count):
+            name = "ue-twilio-sender-{}".format(number)
+            threading.Thread(target=self._work, args=(count == 1,), name=name, daemon=True).start()
+
+    def _work(self, single: bool) -> None:
+        try:
+            while True:
+                index = self._take()
+                if index is None:
+                    return
+                self._process(index)
+                if single:
+                    return
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self._idle.set()
+
+    def _take(self) -> Optional[int]:
+        with self._lock:
+            if self._halt.is_set() or self._next >= len(self._recipients):
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def _process(self, index: int) -> None:
+        to = self._recipients[index]
+        attempt = 0
+        while True:
+            ticket = self._limiter.acquire(self._halt.is_set)
+            if ticket is None:
+                return
+            reply = self._attempt(index, to, ticket)
+            if reply is None:
+                return
+            if reply.kind != RATE_LIMITED:
+                self._limiter.succeeded()
+                self._record(index, _result_of(to, reply))
+                return
+            attempt += 1
+            if attempt > MAX_RATE_LIMIT_RETRIES:
+                self._record(index, _rate_limit_exhausted(to, reply))
+                return
+            delay = backoff_delay(attempt, reply.retry_after)
+            self._log.debug("429 for %s, retry %d in %.2f s", to, attempt, delay)
+            if self._halt.wait(delay):
+                return
+
+    def _attempt(self, index: int, to: str, ticket: int) -> Optional[Reply]:
+        """Send once; None when this recipient is settled without a reply."""
+        with self._lock:
+            self._in_flight.add(index)
+        try:
+            reply = self._send(to)
+        except RUN_WIDE_ERRORS as exc:
+            self._settle_without_reply(index, to, exc.description)
+            self._stop(exc)
+            return None
+        except Exception as exc:  # a bug must cost one recipient, not the run
+            problem = "unexpected error: {}".format(type(exc).__name__)
+            self._settle_without_reply(index, to, problem)
+            return None
+        with self._lock:
+            self._in_flight.discard(index)
+        if reply.kind == RATE_LIMITED:
+            self._limiter.rate_limited(ticket, reply.retry_after)
+        self._limiter.release()
+        return reply
+
+    def _settle_without_reply(self, index: int, to: str, problem: str) -> None:
+        with self._lock:
+            self._in_flight.discard(index)
+        self._limiter.release()
+        self._record(index, RecipientResult(to, FAILED, error_message=problem))
+
+    def _stop(self, exc: TwilioTaskError) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = exc
+        self._halt.set()
+        self._limiter.wake()
+
+    # -- results -----------------------------------------------------------
+    def _record(self, index: int, result: RecipientResult) -> None:
+        with self._lock:
+            if self._frozen:
+                return
+            self._results[index] = result
+            if result.status == QUEUED:
+                self.progress.queued += 1
+            else:
+                self.progress.failed += 1
+            self._flush_log()
+
+    def _flush_log(self) -> None:
+        """Log failures in recipient order, as soon as the order allows."""
+        results = self._results
+        while self._logged < len(results) and results[self._logged] is not None:
+            result = results[self._logged]
+            if result.status == FAILED:
+                self._log.error(
+                    "Not queued: %s: %s", result.to, result.describe_failure()
+                )
+            self._logged += 1
+
+    def _freeze(self) -> List[RecipientResult]:
+        with self._lock:
+            self._frozen = True
+            for index in self._in_flight:
+                self._results[index] = RecipientResult(
+                    self._recipients[index],
+                    FAILED,
+                    error_message="cancelled while the request was in flight; "
+                    "delivery state unknown",
+                )
+            return [
+                result or RecipientResult(self._recipients[i], NOT_SENT)
+                for i, result in enumerate(self._results)
+            ]
+
+    # -- supervision -------------------------------------------------------
+    def _supervise(self, started: float) -> None:
+        """Wait for the workers; report progress; bound the wait after a cancel."""
+        next_log = started + self._settings.progress_interval
+        next_ui = 0.0
+        grace_ends = None
+        while not self._idle.wait(SUPERVISE_TICK):
+            now = time.monotonic()
+            if self.cancelled:
+                grace_ends = grace_ends or now + self._settings.cancel_grace
+                if now >= grace_ends:
+                    return
+            if now >= next_log:
+                self._log_progress(now - started)
+                next_log = now + self._settings.progress_interval
+            if self._on_progress is not None and now >= next_ui:
+                self._on_progress(self.progress)
+                next_ui = now + UI_INTERVAL
+
+    def _log_progress(self, elapsed: float) -> None:
+        p = self.progress
+        done = p.queued + p.failed
+        self._log.info(
+            "Progress: %d queued, %d failed, %d remaining of %d (%.1f/s)",
+            p.queued,
+            p.failed,
+            p.remaining,
+            p.total,
+            done / elapsed if elapsed > 0 else 0.0,
+        )
+
+
+def _result_of(to: str, reply: Reply) -> RecipientResult:
+    if reply.kind == OK:
+        return RecipientResult(to, QUEUED, sid=reply.sid)
+    message = reply.error_message or "failed"
+    if reply.kind == UNKNOWN and "unknown" not in message:
+        message += "; Twilio may or may not have processed it"
+    return RecipientResult(to, FAILED, error_code=reply.error_code, error_message=message)
+
+
+def _rate_limit_exhausted(to: str, reply: Reply) -> RecipientResult:
+    message = "still rate limited after {} retries: {}".format(
+        MAX_RATE_LIMIT_RETRIES, reply.error_message or "Too Many Requests"
+    )
+    return RecipientResult(to, FAILED, error_code=reply.error_code, error_message=message)

@@ -1,0 +1,112 @@
+"""``invocation.fields`` of the Extension Output: what the task was asked to do.
+
+Credentials are only ever shown as ``****``. When validation failed the raw
+values are echoed best-effort, so the output exists on every exit path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
+from . import fields as f
+from .config import TaskConfig
+from .exceptions import ValidationError
+from .phone import split_entries
+from .readers import is_empty, read_choice, read_credential
+
+MASK = "****"
+MAX_ECHO_CHARS = 4000
+_PROXY_KEYS = ("proxy", "proxy_type", "proxy_ca_bundle_file")
+
+
+def echo_config(config: TaskConfig) -> Dict[str, Any]:
+    listed = config.listed_recipients if config.recipient_file else config.recipients
+    echoed = {
+        "action": config.action,
+        "twilio_credentials_user": MASK,
+        "twilio_credentials_password": MASK,
+        "sender": config.sender,
+        "recipient_list": list(listed),
+        "message_body_text": config.message,
+        "call_max_duration": config.call_max_duration,
+        "answer_timeout": config.answer_timeout,
+    }
+    echoed.update(_proxy_echo(config))
+    echoed.update(
+        {
+            "recipient_list_file": config.recipient_file,
+            "recipient_count": len(config.recipients),
+            "max_concurrent_requests": config.max_concurrent,
+            "wait_for_delivery": config.wait_for_delivery,
+            "delivery_timeout": config.delivery_timeout if config.wait_for_delivery else None,
+            "content_sid": config.content_sid,
+            "content_variables": config.content_variables,
+            "resend_policy": config.resend_policy,
+        }
+    )
+    return echoed
+
+
+def _proxy_echo(config: TaskConfig) -> Dict[str, Any]:
+    if config.proxy is not None:
+        return config.proxy.echo()
+    return {key: None for key in _PROXY_KEYS + _credential_keys("proxy_credentials")}
+
+
+def echo_raw(raw: Any) -> Dict[str, Any]:
+    """Best-effort echo of unvalidated fields; never raises."""
+    raw = raw if isinstance(raw, Mapping) else {}
+    action = _safe_choice(raw, "action") or f.SMS
+    voice = action == f.VOICE
+    recipients = _text(raw, "recipient_list")
+    return {
+        "action": action,
+        **_masked(raw, "twilio_credentials"),
+        "sender": _text(raw, "sender"),
+        "recipient_list": [e for _, e in split_entries(recipients)] if recipients else [],
+        "message_body_text": _text(raw, "message_body_text"),
+        "call_max_duration": _integer(raw, "call_max_duration") if voice else None,
+        "answer_timeout": _integer(raw, "answer_timeout") if voice else None,
+        "proxy": _text(raw, "proxy"),
+        "proxy_type": _safe_choice(raw, "proxy_type"),
+        "proxy_ca_bundle_file": _text(raw, "proxy_ca_bundle_file"),
+        **_masked(raw, "proxy_credentials"),
+        "recipient_list_file": _text(raw, "recipient_list_file"),
+    }
+
+
+def _credential_keys(name: str):
+    return (name + "_user", name + "_password")
+
+
+def _masked(raw: Mapping, name: str) -> Dict[str, Optional[str]]:
+    try:
+        user, password = read_credential(raw, name)
+    except ValidationError:
+        user, password = raw.get(name), raw.get(name)
+    keys = _credential_keys(name)
+    return {
+        keys[0]: None if is_empty(user) else MASK,
+        keys[1]: None if is_empty(password) else MASK,
+    }
+
+
+def _safe_choice(raw: Mapping, name: str) -> Optional[str]:
+    try:
+        return read_choice(raw, name)
+    except ValidationError:
+        return None
+
+
+def _text(raw: Mapping, name: str) -> Optional[str]:
+    value = raw.get(name)
+    if isinstance(value, str) and value:
+        return value[:MAX_ECHO_CHARS]
+    return None
+
+
+def _integer(raw: Mapping, name: str) -> Optional[int]:
+    value = raw.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return f.BY_NAME[name].default if is_empty(value) else None

@@ -1,0 +1,257 @@
+"""The task's fields: the single source of truth for names, kinds and limits.
+
+``config.py`` parses with these specs and ``scripts/gen_template.py`` writes
+``src/templates/template.json`` from them, so the form and the code cannot drift.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Tuple
+
+TEXT = "Text"
+LARGE_TEXT = "Large Text"
+INTEGER = "Integer"
+BOOLEAN = "Boolean"
+CHOICE = "Choice"
+CREDENTIAL = "Credential"
+
+SMS = "sms_message"
+WHATSAPP = "whatsapp_message"
+VOICE = "voice_message"
+
+PROXY_HTTP = "HTTP"
+PROXY_HTTPS = "HTTPS"
+PROXY_HTTPS_CREDS = "HTTPS_WITH_CREDENTIALS"
+PROXY_HTTP_CREDS = "HTTP_WITH_CREDENTIALS"
+HTTPS_PROXY_TYPES = (PROXY_HTTPS, PROXY_HTTPS_CREDS)
+CREDENTIAL_PROXY_TYPES = (PROXY_HTTPS_CREDS, PROXY_HTTP_CREDS)
+
+RESEND_ALL = "all"
+RESEND_UNSENT_ONLY = "unsent_only"
+
+
+class FieldSpec(NamedTuple):
+    """One template field; optional attributes default to 'not constrained'."""
+
+    name: str
+    label: str
+    kind: str
+    hint: str
+    required: bool = False
+    default: Optional[object] = None
+    choices: Tuple[Tuple[str, str], ...] = ()
+    min_value: Optional[int] = None
+    max_value: Optional[int] = None
+    max_length: Optional[int] = None
+    show_if: Optional[Tuple[str, Tuple[str, ...]]] = None
+    require_if: Optional[Tuple[str, Tuple[str, ...]]] = None
+    output_only: bool = False
+    preserve_on_rerun: bool = False
+
+
+_MESSAGING = (SMS, WHATSAPP)
+_ALL_PROXY_TYPES = (PROXY_HTTP, PROXY_HTTPS, PROXY_HTTPS_CREDS, PROXY_HTTP_CREDS)
+
+FIELDS: Tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "action",
+        "Action",
+        CHOICE,
+        "What the task sends to every recipient.",
+        required=True,
+        default=SMS,
+        choices=(
+            (SMS, "Send SMS Message"),
+            (WHATSAPP, "Send WhatsApp Message"),
+            (VOICE, "Send Voice Message"),
+        ),
+    ),
+    FieldSpec(
+        "twilio_credentials",
+        "Twilio Credentials",
+        CREDENTIAL,
+        "Runtime User: the Account SID (AC...); Runtime Password: the Auth Token.",
+        required=True,
+    ),
+    FieldSpec(
+        "sender",
+        "Sender",
+        TEXT,
+        "Your Twilio number in E.164 format (+15017122661), or a Messaging "
+        "Service SID (MG...) for SMS and WhatsApp.",
+        required=True,
+    ),
+    FieldSpec(
+        "recipient_list",
+        "Recipient List",
+        LARGE_TEXT,
+        "Comma-separated E.164 numbers, e.g. +15558675310, +447700900123. "
+        "A number listed twice is sent once.",
+        max_length=4000,
+    ),
+    FieldSpec(
+        "recipient_list_file",
+        "Recipient List File",
+        TEXT,
+        "Optional path, on the agent, of a UTF-8 file of E.164 numbers separated "
+        "by newlines or commas (# starts a comment); up to 100,000 numbers, "
+        "added after the Recipient List.",
+    ),
+    FieldSpec(
+        "message_body_text",
+        "Message",
+        LARGE_TEXT,
+        "The text to send (1-1600 characters). For a voice message it is read "
+        "aloud. Optional for WhatsApp when a Content Template SID is set.",
+        max_length=1600,
+    ),
+    FieldSpec(
+        "content_sid",
+        "Content Template SID",
+        TEXT,
+        "Optional approved WhatsApp template (HX...), required outside the "
+        "24-hour customer service window.",
+        show_if=("action", (WHATSAPP,)),
+    ),
+    FieldSpec(
+        "content_variables",
+        "Content Variables",
+        LARGE_TEXT,
+        'Optional JSON object with the template\'s variables, e.g. {"1": "db01"}.',
+        max_length=4000,
+        show_if=("action", (WHATSAPP,)),
+    ),
+    FieldSpec(
+        "answer_timeout",
+        "Answer Timeout",
+        INTEGER,
+        "Seconds to let the phone ring before giving up (1-600). Ringing "
+        "usually starts 3-5 seconds after the call is placed.",
+        default=30,
+        min_value=1,
+        max_value=600,
+        show_if=("action", (VOICE,)),
+        require_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "call_max_duration",
+        "Call Max Duration",
+        INTEGER,
+        "Maximum talk time per call in seconds (1-14400).",
+        default=60,
+        min_value=1,
+        max_value=14400,
+        show_if=("action", (VOICE,)),
+        require_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "max_concurrent_requests",
+        "Max Concurrent Requests",
+        INTEGER,
+        "Requests sent to Twilio at the same time (1-100). Twilio limits "
+        "concurrent API requests per account and answers 429 beyond it; the "
+        "task then slows down and retries by itself.",
+        default=10,
+        min_value=1,
+        max_value=100,
+    ),
+    FieldSpec(
+        "wait_for_delivery",
+        "Wait For Delivery",
+        BOOLEAN,
+        "After queuing, follow each message or call until it is delivered, "
+        "answered or failed; exit 22 when not all were delivered.",
+        default=False,
+    ),
+    FieldSpec(
+        "delivery_timeout",
+        "Delivery Timeout",
+        INTEGER,
+        "Seconds to wait for final delivery statuses (10-3600).",
+        default=300,
+        min_value=10,
+        max_value=3600,
+        show_if=("wait_for_delivery", ("true",)),
+    ),
+    FieldSpec(
+        "resend_policy",
+        "Resend Policy",
+        CHOICE,
+        "On a re-run of the same task instance: send to all recipients again, "
+        "or only to those an earlier run did not queue.",
+        default=RESEND_ALL,
+        choices=(
+            (RESEND_ALL, "Send To All"),
+            (RESEND_UNSENT_ONLY, "Send Only To Unsent"),
+        ),
+    ),
+    FieldSpec(
+        "proxy_type",
+        "Proxy Type",
+        CHOICE,
+        "How to reach Twilio through a forward proxy; empty for a direct connection.",
+        choices=(
+            (PROXY_HTTP, "HTTP"),
+            (PROXY_HTTPS, "HTTPS"),
+            (PROXY_HTTPS_CREDS, "HTTPS With Credentials"),
+            (PROXY_HTTP_CREDS, "HTTP With Credentials"),
+        ),
+    ),
+    FieldSpec(
+        "proxy",
+        "Proxy",
+        TEXT,
+        "Proxy URL: http://host:port for HTTP types, https://host:port for HTTPS types.",
+        show_if=("proxy_type", _ALL_PROXY_TYPES),
+        require_if=("proxy_type", _ALL_PROXY_TYPES),
+    ),
+    FieldSpec(
+        "proxy_ca_bundle_file",
+        "Proxy CA Bundle File",
+        TEXT,
+        "Path to a PEM bundle used as the only trust store: it must hold the CA "
+        "of the proxy and the CA that signs the Twilio certificate you see "
+        "through the proxy.",
+        show_if=("proxy_type", HTTPS_PROXY_TYPES),
+    ),
+    FieldSpec(
+        "proxy_credentials",
+        "Proxy Credentials",
+        CREDENTIAL,
+        "Runtime User and Runtime Password for the proxy.",
+        show_if=("proxy_type", CREDENTIAL_PROXY_TYPES),
+        require_if=("proxy_type", CREDENTIAL_PROXY_TYPES),
+    ),
+    FieldSpec(
+        "queued_count",
+        "Queued Count",
+        INTEGER,
+        "Messages queued to Twilio so far.",
+        output_only=True,
+    ),
+    FieldSpec(
+        "failed_count",
+        "Failed Count",
+        INTEGER,
+        "Messages Twilio did not accept so far.",
+        output_only=True,
+    ),
+    FieldSpec(
+        "delivered_count",
+        "Delivered Count",
+        INTEGER,
+        "Messages delivered or calls answered (with Wait For Delivery).",
+        output_only=True,
+    ),
+    FieldSpec(
+        "resend_state",
+        "Resend State",
+        TEXT,
+        "Internal record of the recipients already queued, read on a re-run "
+        "with Resend Policy 'Send Only To Unsent'. Holds no secrets.",
+        output_only=True,
+        preserve_on_rerun=True,
+    ),
+)
+
+BY_NAME = {spec.name: spec for spec in FIELDS}

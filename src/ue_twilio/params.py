@@ -1,0 +1,55 @@
+"""The form parameters of one create request, per action."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Tuple
+
+from . import twiml
+from .config import TaskConfig
+from .fields import VOICE, WHATSAPP
+
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+def request_builder(config: TaskConfig) -> Tuple[str, Callable[[str], Dict[str, str]]]:
+    """Return (resource, build) where build(to) gives that recipient's params.
+
+    The shared parameters are computed once; each call only adds ``To``.
+    """
+    if config.action == VOICE:
+        return "Calls", _with_to(_call_params(config), "")
+    prefix = WHATSAPP_PREFIX if config.action == WHATSAPP else ""
+    return "Messages", _with_to(_message_params(config, prefix), prefix)
+
+
+def _with_to(shared: Dict[str, str], prefix: str) -> Callable[[str], Dict[str, str]]:
+    def build(to: str) -> Dict[str, str]:
+        params = dict(shared)
+        params["To"] = prefix + to
+        return params
+
+    return build
+
+
+def _message_params(config: TaskConfig, prefix: str) -> Dict[str, str]:
+    params: Dict[str, str] = {}
+    if config.uses_messaging_service:
+        params["MessagingServiceSid"] = config.sender
+    else:
+        params["From"] = prefix + config.sender
+    if config.message is not None:
+        params["Body"] = config.message
+    if config.content_sid is not None:
+        params["ContentSid"] = config.content_sid
+        if config.content_variables is not None:
+            params["ContentVariables"] = config.content_variables
+    return params
+
+
+def _call_params(config: TaskConfig) -> Dict[str, str]:
+    return {
+        "From": config.sender,
+        "Twiml": twiml.say(config.message or ""),
+        "Timeout": str(config.answer_timeout),
+        "TimeLimit": str(config.call_max_duration),
+    }

@@ -1,0 +1,84 @@
+"""Adaptive concurrency: a window that shrinks on 429 and grows back on success.
+
+Twilio's concurrency limit is per account and unpublished, so it is found by
+probing: additive increase, multiplicative decrease, applied once per
+congestion event (a 429 for a request sent before the last decrease is old
+news and does not shrink the window again).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Callable, Optional
+
+DECREASE = 0.7
+BASE_BACKOFF = 0.1
+MAX_BACKOFF = 5.0
+POLL = 0.02
+
+
+class AdaptiveLimiter:
+    """Hands out request slots; ``acquire`` returns a ticket or None when halted."""
+
+    def __init__(self, maximum: int, clock: Callable[[], float] = time.monotonic):
+        self.maximum = maximum
+        self._limit = float(maximum)
+        self._in_flight = 0
+        self._epoch = 0
+        self._pause_until = 0.0
+        self._clock = clock
+        self._cond = threading.Condition()
+
+    @property
+    def limit(self) -> int:
+        return max(1, int(self._limit))
+
+    def acquire(self, halted: Callable[[], bool]) -> Optional[int]:
+        """Wait for a free slot; re-check ``halted`` at least every POLL seconds."""
+        with self._cond:
+            while True:
+                if halted():
+                    return None
+                now = self._clock()
+                if now >= self._pause_until and self._in_flight < self.limit:
+                    self._in_flight += 1
+                    return self._epoch
+                paused = self._pause_until - now
+                self._cond.wait(min(POLL, paused) if paused > 0 else POLL)
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify()
+
+    def wake(self) -> None:
+        """Let every waiter re-check ``halted`` now (used on cancel)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def succeeded(self) -> None:
+        with self._cond:
+            if self._limit < self.maximum:
+                self._limit = min(self.maximum, self._limit + 1.0 / self._limit)
+                self._cond.notify()
+
+    def rate_limited(self, ticket: int, retry_after: Optional[float]) -> None:
+        """Shrink once per congestion event; honour Retry-After for everyone."""
+        with self._cond:
+            if ticket == self._epoch:
+                self._epoch += 1
+                others = float(self._in_flight - 1)  # called before release()
+                shrunk = min(self._limit * DECREASE, others)
+                self._limit = max(1.0, shrunk)
+            if retry_after:
+                self._pause_until = max(self._pause_until, self._clock() + retry_after)
+
+
+def backoff_delay(attempt: int, retry_after: Optional[float]) -> float:
+    """Retry-After when Twilio gave one, else capped exponential with full jitter."""
+    if retry_after is not None:
+        return retry_after
+    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * (2 ** (attempt - 1)))
+    return random.uniform(ceiling / 2, ceiling)

@@ -1,0 +1,58 @@
+"""Scrub secrets from any text before it leaves the process.
+
+Library exceptions quote URLs (with ``user:password@``) and headers; a secret
+can therefore surface raw, percent-encoded or inside a Basic auth header.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any, Iterable, List, Optional
+from urllib.parse import quote, quote_plus
+
+MASK = "****"
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
+
+
+class Redactor:
+    """Replaces every known form of each secret with ``****``."""
+
+    def __init__(self, secrets: Iterable[Optional[str]] = (), pairs=()) -> None:
+        forms = set()
+        for secret in secrets:
+            if secret:
+                forms.update(_forms(secret))
+        for user, password in pairs:
+            if user and password:
+                forms.update(_basic_forms(user, password))
+        # Longest first, so a form is never half-replaced by a shorter one.
+        self._forms: List[str] = sorted(forms, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        text = _URL_USERINFO.sub(MASK + "@", text)
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, MASK)
+        return text
+
+
+def _forms(secret: str) -> set:
+    return {secret, quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)}
+
+
+def _basic_forms(user: str, password: str) -> set:
+    raw = "{}:{}".format(user, password).encode("utf-8")
+    encoded = base64.b64encode(raw).decode("ascii")
+    return {encoded, encoded.rstrip("=")}
+
+
+def scrub_tree(value: Any, redactor: Redactor) -> Any:
+    """Scrub every string inside a JSON-like structure."""
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, dict):
+        return {key: scrub_tree(item, redactor) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub_tree(item, redactor) for item in value]
+    return value

@@ -1,0 +1,48 @@
+"""What happened to each recipient."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Optional
+
+QUEUED = "queued"
+FAILED = "failed"
+NOT_SENT = "not_sent"
+SKIPPED = "skipped"
+
+
+class RecipientResult:
+    """One recipient's fate; slots keep 100,000 of them small."""
+
+    __slots__ = ("to", "status", "sid", "error_code", "error_message", "delivery")
+
+    def __init__(
+        self,
+        to: str,
+        status: str,
+        sid: Optional[str] = None,
+        error_code: Optional[int] = None,
+        error_message: Optional[str] = None,
+    ) -> None:
+        self.to = to
+        self.status = status
+        self.sid = sid
+        self.error_code = error_code
+        self.error_message = error_message
+        self.delivery: Optional[str] = None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "to": self.to,
+            "status": self.delivery or self.status,
+            "sid": self.sid,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+        }
+
+    def describe_failure(self) -> str:
+        code = "Twilio error {}: ".format(self.error_code) if self.error_code else ""
+        return "{}{}".format(code, self.error_message or "failed")
+
+
+def count(results: Iterable[RecipientResult], status: str) -> int:
+    return sum(1 for result in results if result.status == status)
