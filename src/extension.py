@@ -5,8 +5,6 @@ The agent imports this module from the extension archive and calls
 another thread. Everything else lives in the ``ue_twilio`` package.
 """
 
-from __future__ import print_function
-
 import threading
 
 from universal_extension import ExtensionResult, UniversalExtension, logger
@@ -17,7 +15,7 @@ from ue_twilio.outcome import crash_outcome
 
 class Extension(UniversalExtension):
     def __init__(self):
-        super(Extension, self).__init__()
+        super().__init__()
         self._lock = threading.Lock()
         self._task = None
         self._cancel_requested = False
@@ -30,7 +28,7 @@ class Extension(UniversalExtension):
                 if self._cancel_requested:
                     task.cancel()
             outcome = task.run()
-        except Exception as exc:  # the agent shows nothing useful for an escaped error
+        except Exception as exc:  # noqa: BLE001 - an escaped error shows nothing
             outcome = crash_outcome(exc)
         print(outcome.summary)
         return ExtensionResult(

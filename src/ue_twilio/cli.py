@@ -36,32 +36,44 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ue-twilio", description="Send SMS, WhatsApp and voice messages via Twilio."
+        prog="ue-twilio",
+        description="Send SMS, WhatsApp and voice messages via Twilio.",
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     _add_run(commands)
     _add_send(commands)
-    commands.add_parser("sandbox", help="run the local Twilio sandbox (see: sandbox -h)")
-    demo = commands.add_parser("demo", help="send a message through the built-in sandbox")
+    commands.add_parser(
+        "sandbox", help="run the local Twilio sandbox (see: sandbox -h)"
+    )
+    demo = commands.add_parser(
+        "demo", help="send a message through the built-in sandbox"
+    )
     demo.set_defaults(handler=_demo)
     return parser
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api-url", help="Twilio base URL (default: $UE_TWILIO_API_URL "
-                        "or https://api.twilio.com)")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--api-url",
+        help="Twilio base URL (default: $UE_TWILIO_API_URL or https://api.twilio.com)",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
     parser.add_argument("--connect-timeout", type=float, help="seconds (default 10)")
     parser.add_argument("--read-timeout", type=float, help="seconds (default 30)")
-    parser.add_argument("--state-file", help="resend state for resend_policy unsent_only")
+    parser.add_argument(
+        "--state-file", help="resend state for resend_policy unsent_only"
+    )
 
 
 def _add_run(commands) -> None:
     run = commands.add_parser("run", help="run the task from a JSON fields file")
-    run.add_argument("--fields", required=True, help="JSON file of the fields ('-' = stdin)")
+    run.add_argument(
+        "--fields", required=True, help="JSON file of the fields ('-' = stdin)"
+    )
     _common(run)
     run.set_defaults(handler=_run)
 
@@ -70,16 +82,23 @@ def _add_send(commands) -> None:
     send = commands.add_parser("send", help="send from command-line options")
     send.add_argument("--action", choices=sorted(ACTIONS), default="sms")
     send.add_argument("--from", dest="sender", required=True, help="E.164 sender")
-    send.add_argument("--to", action="append", default=[], help="E.164 recipient "
-                      "(repeat, or comma-separated)")
+    send.add_argument(
+        "--to",
+        action="append",
+        default=[],
+        help="E.164 recipient (repeat, or comma-separated)",
+    )
     send.add_argument("--to-file", help="file of recipients (one per line)")
     send.add_argument("--message", help="message text")
     send.add_argument("--answer-timeout", type=int)
     send.add_argument("--call-max-duration", type=int)
     send.add_argument("--max-concurrent", type=int)
     send.add_argument("--account-sid", default=os.environ.get("TWILIO_ACCOUNT_SID"))
-    send.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN"),
-                      help="prefer $TWILIO_AUTH_TOKEN: options are visible to other users")
+    send.add_argument(
+        "--auth-token",
+        default=os.environ.get("TWILIO_AUTH_TOKEN"),
+        help="prefer $TWILIO_AUTH_TOKEN: options are visible to other users",
+    )
     _common(send)
     send.set_defaults(handler=_send)
 
@@ -135,7 +154,9 @@ def _run_cancellable(task: Task) -> Outcome:
     def on_signal(signum, frame):
         task.cancel()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         return task.run()
     finally:
@@ -170,8 +191,12 @@ def _progress_bar():
         filled = width * done // max(progress.total, 1)
         sys.stderr.write(
             "\r[{}{}] {}/{} queued {} failed {}".format(
-                "#" * filled, "." * (width - filled), done, progress.total,
-                progress.queued, progress.failed,
+                "#" * filled,
+                "." * (width - filled),
+                done,
+                progress.total,
+                progress.queued,
+                progress.failed,
             )
         )
         sys.stderr.flush()

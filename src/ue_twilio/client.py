@@ -102,7 +102,7 @@ class TwilioClient:
                 timeout=self._timeout,
                 allow_redirects=False,
                 stream=True,
-                **self._per_request
+                **self._per_request,
             )
             reply = _read_reply(response)
         except requests.exceptions.RequestException as exc:
@@ -156,7 +156,10 @@ def _answer_lost(exc: requests.exceptions.RequestException) -> bool:
         return True
     if isinstance(
         exc,
-        (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError),
+        (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ),
     ):
         return True
     if isinstance(exc, requests.exceptions.SSLError):

@@ -136,7 +136,9 @@ def _recipients(raw: Mapping):
     path = read_text(raw, "recipient_list_file")
     from_file = _file_recipients(path) if path else []
     if not listed and not from_file:
-        raise ValidationError(label("recipient_list"), "at least one number is required")
+        raise ValidationError(
+            label("recipient_list"), "at least one number is required"
+        )
     unique, repeated = dedupe(listed + from_file)
     return listed, unique, _duplicate_notices(repeated)
 
@@ -146,7 +148,9 @@ def _listed_recipients(raw: Mapping) -> List[str]:
     text = read_text(raw, name) or ""
     limit = f.BY_NAME[name].max_length
     if len(text) > limit:
-        problem = "is {} characters long; at most {} are allowed".format(len(text), limit)
+        problem = "is {} characters long; at most {} are allowed".format(
+            len(text), limit
+        )
         raise ValidationError(label(name), problem)
     numbers = []
     for position, entry in split_entries(text):
@@ -190,7 +194,9 @@ def _duplicate_notices(repeated: List[str]) -> List[str]:
     if len(notices) > MAX_DUPLICATE_NOTICES:
         rest = len(notices) - MAX_DUPLICATE_NOTICES
         notices = notices[:MAX_DUPLICATE_NOTICES]
-        notices.append("Recipient List: {} more numbers were listed twice.".format(rest))
+        notices.append(
+            "Recipient List: {} more numbers were listed twice.".format(rest)
+        )
     return notices
 
 

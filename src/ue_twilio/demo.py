@@ -30,5 +30,7 @@ def run_demo() -> int:
         print("What reached the sandbox:")
         for entry in sandbox.journal:
             to = entry.params.get("To", ["-"])[0]
-            print("  {} {} To={} -> {}".format(entry.method, entry.path, to, entry.status))
+            print(
+                "  {} {} To={} -> {}".format(entry.method, entry.path, to, entry.status)
+            )
     return outcome.exit_code

@@ -90,7 +90,9 @@ class Dispatcher:
             self._idle.clear()
         for number in range(count):
             name = "ue-twilio-sender-{}".format(number)
-            threading.Thread(target=self._work, args=(count == 1,), name=name, daemon=True).start()
+            threading.Thread(
+                target=self._work, args=(count == 1,), name=name, daemon=True
+            ).start()
 
     def _work(self, single: bool) -> None:
         try:
@@ -147,7 +149,7 @@ class Dispatcher:
             self._settle_without_reply(index, to, exc.description)
             self._stop(exc)
             return None
-        except Exception as exc:  # a bug must cost one recipient, not the run
+        except Exception as exc:  # noqa: BLE001 - a bug costs one recipient
             problem = "unexpected error: {}".format(type(exc).__name__)
             self._settle_without_reply(index, to, problem)
             return None
@@ -247,11 +249,15 @@ def _result_of(to: str, reply: Reply) -> RecipientResult:
     message = reply.error_message or "failed"
     if reply.kind == UNKNOWN and "unknown" not in message:
         message += "; Twilio may or may not have processed it"
-    return RecipientResult(to, FAILED, error_code=reply.error_code, error_message=message)
+    return RecipientResult(
+        to, FAILED, error_code=reply.error_code, error_message=message
+    )
 
 
 def _rate_limit_exhausted(to: str, reply: Reply) -> RecipientResult:
     message = "still rate limited after {} retries: {}".format(
         MAX_RATE_LIMIT_RETRIES, reply.error_message or "Too Many Requests"
     )
-    return RecipientResult(to, FAILED, error_code=reply.error_code, error_message=message)
+    return RecipientResult(
+        to, FAILED, error_code=reply.error_code, error_message=message
+    )

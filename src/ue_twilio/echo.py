@@ -38,7 +38,9 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
             "recipient_count": len(config.recipients),
             "max_concurrent_requests": config.max_concurrent,
             "wait_for_delivery": config.wait_for_delivery,
-            "delivery_timeout": config.delivery_timeout if config.wait_for_delivery else None,
+            "delivery_timeout": config.delivery_timeout
+            if config.wait_for_delivery
+            else None,
             "content_sid": config.content_sid,
             "content_variables": config.content_variables,
             "resend_policy": config.resend_policy,
@@ -63,7 +65,9 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
         "action": action,
         **_masked(raw, "twilio_credentials"),
         "sender": _text(raw, "sender"),
-        "recipient_list": [e for _, e in split_entries(recipients)] if recipients else [],
+        "recipient_list": [e for _, e in split_entries(recipients)]
+        if recipients
+        else [],
         "message_body_text": _text(raw, "message_body_text"),
         "call_max_duration": _integer(raw, "call_max_duration") if voice else None,
         "answer_timeout": _integer(raw, "answer_timeout") if voice else None,

@@ -201,7 +201,8 @@ FIELDS: Tuple[FieldSpec, ...] = (
         "proxy",
         "Proxy",
         TEXT,
-        "Proxy URL: http://host:port for HTTP types, https://host:port for HTTPS types.",
+        "Proxy URL: http://host:port for HTTP types, https://host:port for "
+        "HTTPS types.",
         show_if=("proxy_type", _ALL_PROXY_TYPES),
         require_if=("proxy_type", _ALL_PROXY_TYPES),
     ),

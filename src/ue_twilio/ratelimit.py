@@ -81,4 +81,4 @@ def backoff_delay(attempt: int, retry_after: Optional[float]) -> float:
     if retry_after is not None:
         return retry_after
     ceiling = min(MAX_BACKOFF, BASE_BACKOFF * (2 ** (attempt - 1)))
-    return random.uniform(ceiling / 2, ceiling)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto

@@ -22,7 +22,9 @@ class Settings:
     state_file: Optional[str] = None
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None, **overrides) -> "Settings":
+    def from_env(
+        cls, env: Optional[Mapping[str, str]] = None, **overrides
+    ) -> "Settings":
         """Honour UE_TWILIO_API_URL; explicit overrides (CLI options) win."""
         env = os.environ if env is None else env
         values = {}

@@ -63,7 +63,7 @@ class Task:
         except ValidationError as exc:
             log.error(exc.status_description)
             return _early_outcome(exc, self._raw, redactor)
-        except Exception as exc:  # defensive: a parser bug must not escape
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not escape
             error = TwilioTaskError(
                 "Unexpected error while reading the fields: " + type(exc).__name__
             )
@@ -109,13 +109,19 @@ def _final_outcome(config, results, dispatcher, log, redactor) -> Outcome:
         _log_lists(results, log)
     result = {"stats": stats(results)}
     result.update(recipients_detail(results))
-    output = scrub_tree(build_output(exit_code, status, echo_config(config), result), redactor)
+    output = scrub_tree(
+        build_output(exit_code, status, echo_config(config), result), redactor
+    )
     summary = summary_line(ACTION_LABELS[config.action], results, status)
     return Outcome(exit_code, status, output, summary)
 
 
 def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
-    for status, title in ((QUEUED, "Queued"), (FAILED, "Failed"), (NOT_SENT, "Not sent")):
+    for status, title in (
+        (QUEUED, "Queued"),
+        (FAILED, "Failed"),
+        (NOT_SENT, "Not sent"),
+    ):
         numbers = [r.to for r in results if r.status == status]
         shown = ", ".join(numbers[:LIST_LIMIT])
         if len(numbers) > LIST_LIMIT:
@@ -127,7 +133,9 @@ def _early_outcome(error: TwilioTaskError, raw: Any, redactor: Redactor) -> Outc
     status = redactor(error.status_description)
     result = {"stats": stats([])}
     result["recipients"] = []
-    output = scrub_tree(build_output(error.exit_code, status, echo_raw(raw), result), redactor)
+    output = scrub_tree(
+        build_output(error.exit_code, status, echo_raw(raw), result), redactor
+    )
     return Outcome(error.exit_code, status, output, status)
 
 

@@ -1,0 +1,78 @@
+"""Shared fixtures: a sandbox per test, and a guard that no secret leaked."""
+
+from __future__ import annotations
+
+import base64
+import sys
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import runner  # noqa: E402
+
+SECRETS = set()
+
+
+def register_secret(secret: str) -> None:
+    """Tests add proxy passwords and other secrets they use."""
+    SECRETS.add(secret)
+
+
+def _forms(secret: str):
+    yield secret
+    yield quote(secret, safe="")
+    yield quote_plus(secret, safe="")
+
+
+def _basic(user: str, secret: str) -> str:
+    return base64.b64encode("{}:{}".format(user, secret).encode()).decode()
+
+
+@pytest.fixture(autouse=True)
+def secret_guard():
+    """Every test: no secret in anything a user could have seen."""
+    runner.SEEN_TEXT.clear()
+    SECRETS.clear()
+    yield SECRETS
+    seen = "\n".join(runner.SEEN_TEXT)
+    for secret in list(SECRETS):
+        for form in _forms(secret):
+            assert form not in seen, "a secret leaked into the output"
+    for user, secret in list(BASIC_PAIRS):
+        encoded = _basic(user, secret)
+        assert encoded not in seen and encoded.rstrip("=") not in seen
+    BASIC_PAIRS.clear()
+
+
+BASIC_PAIRS = set()
+
+
+@pytest.fixture
+def sandbox():
+    """A fresh sandbox with a distinctive token; every created request is
+    checked against Twilio's OpenAPI description afterwards."""
+    from ue_twilio.sandbox import Sandbox
+
+    token = "sbx-token-{}".format(id(object()))
+    box = Sandbox(auth_token=token)
+    box.start()
+    register_secret(token)
+    BASIC_PAIRS.add((box.account_sid, token))
+    try:
+        yield box
+    finally:
+        box.stop()
+    _check_conformance(box)
+
+
+def _check_conformance(box) -> None:
+    try:
+        from support import oai
+    except ImportError:  # the OpenAPI checker is still being written
+        return
+    for entry in box.journal:
+        if entry.created_sid:
+            oai.check_request(entry.method, entry.path, entry.params)
