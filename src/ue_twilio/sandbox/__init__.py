@@ -1,0 +1,87 @@
+"""A local, Twilio-compatible API server for tests, demos and benchmarks.
+
+Not shipped in the agent archive. Stdlib only. Usage::
+
+    from ue_twilio.sandbox import Sandbox
+    with Sandbox() as sb:              # http://127.0.0.1:<ephemeral port>
+        ...  # point the client at sb.url with sb.account_sid / sb.auth_token
+        assert len(sb.creates("Messages.json")) == 3
+
+Endpoints (form-encoded, HTTP Basic auth with the sandbox's own SID/token):
+``POST/GET /2010-04-01/Accounts/{sid}/Messages.json``,
+``GET …/Messages/{Sid}.json``, ``POST/GET …/Calls.json``, ``GET …/Calls/{Sid}.json``,
+``GET /2010-04-01/Accounts/{sid}.json``.
+
+Answers, in order of precedence: 429/20429 beyond ``faults.concurrency_cap``
+(``Retry-After`` = ``faults.retry_after`` unless None); 401/20003 for a missing or
+wrong SID/token; 404/20404 for an unknown path or a path Account SID other than
+the sandbox's (what Twilio answers for an account you cannot see); 403/20403
+when ``faults.forbidden``; 405/20004 for other methods; then the endpoint.
+
+Validation of creates (400), checked in this order:
+Messages: 21604 no To; 21603 neither From nor MessagingServiceSid; 21701 bad
+MessagingServiceSid (not MG+32 hex); 21619 no Body, ContentSid or MediaUrl;
+21617 Body over 1600 characters; 21655 bad ContentSid (not HX+32 hex); 21654
+ContentVariables without ContentSid; 21656 ContentVariables not a JSON object;
+21623 more than 10 MediaUrl; 21620 MediaUrl not http(s); 21211 To not E.164
+(optionally ``whatsapp:``-prefixed); 21212 From likewise; 21910 only one of To and
+From has the ``whatsapp:`` prefix; 21266 To equals From; 21609 StatusCallback not
+http(s); then the magic numbers.
+Calls: 21201 no To; 21213 no From; 21211 / 21212 To / From not E.164; 21205 not
+exactly one of Twiml, Url, ApplicationSid (stricter than Twilio, which ignores
+Twiml when Url is also sent) or Url not http(s); 21218 bad ApplicationSid; 32018
+Twiml over 4000 characters; 12100 Twiml not well-formed XML or root not
+<Response>; 21208 Timeout not an integer in 1..600; 20001 TimeLimit not a positive
+integer; then the magic numbers.
+Unknown parameters are ignored, as Twilio does.
+
+Test-credential magic numbers (twilio-api-facts.md), applied with any credentials:
+Messages From +15005550001 → 21212, +15005550007 → 21606, +15005550008 → 21611;
+Messages To +15005550001 → 21211, …02 → 21612, …03 → 21408, …04 → 21610,
+…09 → 21614 (also behind ``whatsapp:``). Calls From +15005550001 → 21212; Calls To
++15005550001 → 21217, …02 → 21214, …03 → 21215, …04 → 21216.
+Deviation: real test credentials refuse every Calls From other than
++15005550006 with 21210; the sandbox accepts any valid E.164 From so that people
+can try it with their own numbers. Likewise any valid Messages From is accepted.
+
+Asynchronous outcomes (the create answers 201, the final status comes later):
+To +15005550011 → message ``undelivered`` (30003) / call ``no-answer``;
+To +15005550012 → message ``failed`` (30008) / call ``busy``;
+anything else → message ``delivered`` / call ``completed``, unless
+``Sandbox.set_outcome(number, outcome)`` forces one for resources created later
+(message: delivered, undelivered, failed, read; call: completed, busy,
+no-answer, failed).
+
+Statuses advance one step per ``status_interval`` seconds, computed when read:
+messages queued (``accepted`` with a MessagingServiceSid) → sent → delivered;
+failing ones … → sending → failed or … → sent → undelivered; calls queued →
+ringing → in-progress → completed, or queued → ringing → no-answer / busy.
+``status_interval=0`` makes every resource final at once.
+
+Resources follow the OpenAPI schemas ``api.v2010.account.message`` / ``.call`` /
+``api.v2010.account`` (every property present). Deviation: the Account's
+``auth_token`` is null, so the token cannot leak through a logged response.
+
+Fault injection: ``Sandbox.faults`` (see ``Faults``) and ``Sandbox.script(kind,
+count)`` with the kinds of ``FAULT_KINDS`` (True: the resource is created).
+The journal (``Sandbox.journal``, ``creates``, ``dump_journal``) records every
+request, Authorization headers removed.
+"""
+
+from .defaults import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from .faults import FAULT_KINDS, Faults
+from .journal import JournalEntry
+from .resources import ASYNC_MAGIC, CALL_OUTCOMES, MESSAGE_OUTCOMES
+from .server import Sandbox
+
+__all__ = [
+    "ASYNC_MAGIC",
+    "CALL_OUTCOMES",
+    "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_AUTH_TOKEN",
+    "FAULT_KINDS",
+    "Faults",
+    "JournalEntry",
+    "MESSAGE_OUTCOMES",
+    "Sandbox",
+]

@@ -1,0 +1,250 @@
+"""The sandbox's request logic, independent of sockets: route, admit, answer.
+
+``App.handle`` takes a parsed request and returns a ``Response`` to write, or
+None to close the connection without answering. Order of checks for every
+request: concurrency cap (429), injected latency, Basic auth (401), path
+(404), ``forbidden`` (403), then the endpoint. Create requests additionally
+consume a scripted fault or roll ``error_rate`` before validation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+import threading
+import time
+import traceback
+from typing import List, NamedTuple, Optional, Tuple
+from urllib.parse import parse_qs, urlsplit
+
+from .errors import ApiError, error_body
+from .faults import FAULT_KINDS, Faults, FaultScript, Gate
+from .journal import Journal, JournalEntry, safe_headers
+from .resources import Store
+from .validation import Params, first, validate_call, validate_message
+
+JSON = "application/json; charset=utf-8"
+ROUTE = re.compile(
+    r"^/2010-04-01/Accounts/(?P<account>[^/]+?)"
+    r"(?:/(?P<kind>Messages|Calls)(?:/(?P<sid>[^/]+?))?)?\.json$"
+)
+HUGE_BODY_BYTES = 10 * 1024 * 1024
+HTML_502 = (
+    b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+    b"<body><h1>502 Bad Gateway</h1><p>The upstream server is unavailable."
+    b"</p></body></html>"
+)
+
+
+class Response(NamedTuple):
+    status: int
+    body: bytes
+    content_type: str = JSON
+    headers: Tuple[Tuple[str, str], ...] = ()
+
+
+Outcome = Tuple[Optional[Response], Optional[str]]  # (answer or None, created sid)
+
+
+def error(status: int, code: int, message: str, headers=()) -> Response:
+    return Response(status, error_body(status, code, message), JSON, tuple(headers))
+
+
+def json_response(status: int, document: dict) -> Response:
+    return Response(status, json.dumps(document).encode("utf-8"))
+
+
+class App:
+    """Everything a request touches: store, faults, gate, journal."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        status_interval: float,
+        journal: bool = True,
+    ) -> None:
+        self.account_sid = account_sid
+        self._token = auth_token.encode("utf-8")
+        self.store = Store(account_sid, status_interval)
+        self.faults = Faults()
+        self.script = FaultScript()
+        self.gate = Gate()
+        self.journal = Journal(journal)
+        self.stopping = threading.Event()
+        self.errors: List[str] = []
+
+    # -- entry point --------------------------------------------------------
+    def handle(
+        self, method: str, raw_path: str, headers, body: bytes
+    ) -> Response | None:
+        if not raw_path.startswith("/"):  # absolute-form, as sent to a proxy
+            parts = urlsplit(raw_path)
+            raw_path = parts.path + ("?" + parts.query if parts.query else "")
+        path, _, query = raw_path.partition("?")
+        form = body.decode("utf-8", "replace") if method == "POST" else query
+        params: Params = parse_qs(form, keep_blank_values=True)
+        user, authenticated = self._auth(headers.get("Authorization"))
+        entry = None
+        if self.journal.enabled:
+            entry = JournalEntry(
+                method, path, params, user, safe_headers(headers.items()), time.time()
+            )
+            self.journal.append(entry)
+        try:
+            response, sid = self._admit(method, path, params, authenticated)
+        except Exception:  # noqa: BLE001 - a sandbox bug must still get an answer
+            self.errors.append(traceback.format_exc())
+            response, sid = error(500, 20500, "Internal Server Error"), None
+        if entry is not None:
+            entry.status = response.status if response is not None else 0
+            entry.created_sid = sid
+        return response
+
+    def _auth(self, header: str | None) -> Tuple[str | None, bool]:
+        if not header or header[:6].lower() != "basic ":
+            return None, False
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True)
+        except ValueError:
+            return None, False
+        user, _, password = decoded.partition(b":")
+        name = user.decode("utf-8", "replace")
+        ok = name == self.account_sid and hmac.compare_digest(password, self._token)
+        return name, ok
+
+    def _admit(
+        self, method: str, path: str, params: Params, authenticated: bool
+    ) -> Outcome:
+        faults = self.faults
+        if not self.gate.enter(faults.concurrency_cap):
+            return self.rate_limited(), None
+        try:
+            delay = faults.delay()
+            if delay > 0 and self.stopping.wait(delay):
+                return None, None
+            return self._route(method, path, params, authenticated)
+        finally:
+            self.gate.leave()
+
+    def rate_limited(self) -> Response:
+        headers = [("Twilio-Concurrent-Requests", str(self.gate.in_flight))]
+        if self.faults.retry_after is not None:
+            headers.append(("Retry-After", str(self.faults.retry_after)))
+        return error(429, 20429, "Too Many Requests", headers)
+
+    # -- routing ------------------------------------------------------------
+    def _route(
+        self, method: str, path: str, params: Params, authenticated: bool
+    ) -> Outcome:
+        if not authenticated:
+            headers = [("WWW-Authenticate", 'Basic realm="Twilio API"')]
+            return error(401, 20003, "Authenticate", headers), None
+        match = ROUTE.match(path)
+        if match is None or match.group("account") != self.account_sid:
+            message = f"The requested resource {path} was not found"
+            return error(404, 20404, message), None
+        if self.faults.forbidden:
+            return error(403, 20403, "Forbidden: the account may not do this."), None
+        kind, sid = match.group("kind"), match.group("sid")
+        if method == "POST" and kind and not sid:
+            return self._create(kind, params)
+        if method == "GET":
+            return self._read(kind, sid, params, path), None
+        return error(405, 20004, "Method not allowed"), None
+
+    def _read(
+        self, kind: str | None, sid: str | None, params: Params, path: str
+    ) -> Response:
+        if kind is None:
+            return json_response(200, self.store.render_account())
+        if sid is None:
+            return json_response(200, self._list(kind, params, path))
+        found = self.store.message(sid) if kind == "Messages" else self.store.call(sid)
+        if found is None:
+            message = f"The requested resource {path} was not found"
+            return error(404, 20404, message)
+        return json_response(200, found)
+
+    def _list(self, kind: str, params: Params, path: str) -> dict:
+        every = (
+            self.store.all_messages() if kind == "Messages" else self.store.all_calls()
+        )
+        wanted = {k: first(params, k) for k in ("To", "From") if first(params, k)}
+        rows = [
+            r
+            for r in every.values()
+            if all(r[k.lower()] == v for k, v in wanted.items())
+        ]
+        raw_size = first(params, "PageSize")
+        size = min(int(raw_size), 1000) if raw_size.isdigit() and int(raw_size) else 50
+        rows = rows[::-1][:size]  # newest first, like Twilio
+        return {
+            kind.lower(): rows,
+            "end": max(len(rows) - 1, 0),
+            "first_page_uri": f"{path}?PageSize={size}&Page=0",
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": f"{path}?PageSize={size}&Page=0",
+        }
+
+    # -- creation -----------------------------------------------------------
+    def _create(self, kind: str, params: Params) -> Outcome:
+        fault = self.script.take()
+        if fault is None:
+            status = self.faults.roll_error()
+            if status is not None:
+                return _server_error(status), None
+        elif not FAULT_KINDS[fault]:
+            return _refusal(fault, self), None
+        elif fault == "stall" and self.stopping.wait(self.faults.stall_seconds):
+            return None, None
+        try:
+            if kind == "Messages":
+                validate_message(params)
+                resource = self.store.create_message(params)
+            else:
+                validate_call(params)
+                resource = self.store.create_call(params)
+        except ApiError as exc:
+            return Response(exc.status, exc.body()), None
+        return _created(fault, resource), resource["sid"]
+
+
+def _server_error(status: int) -> Response:
+    if status == 503:
+        return error(503, 20503, "Service Unavailable")
+    return error(500, 20500, "Internal Server Error")
+
+
+def _refusal(fault: str, app: App) -> Response | None:
+    """Answer for a scripted fault that creates nothing (None: drop)."""
+    if fault == "reset_before":
+        return None
+    if fault == "html_error":
+        return Response(502, HTML_502, "text/html; charset=utf-8")
+    if fault == "rate_limited":
+        return app.rate_limited()
+    return _server_error(503 if fault == "http_503" else 500)
+
+
+def _created(fault: str | None, resource: dict) -> Response | None:
+    """The 201 answer, possibly mangled by a scripted fault (None: drop)."""
+    if fault == "reset_after":
+        return None
+    if fault == "malformed_json":
+        text = '{{"sid": "{}", "status": "{}", '.format(
+            resource["sid"], resource["status"]
+        )
+        return Response(201, text.encode("utf-8"))
+    if fault == "no_sid":
+        return json_response(201, {k: v for k, v in resource.items() if k != "sid"})
+    if fault == "huge_body":
+        padded = dict(resource, padding="x" * HUGE_BODY_BYTES)
+        return json_response(201, padded)
+    return json_response(201, resource)

@@ -1,0 +1,4 @@
+"""The sandbox's own credentials: fixed, public, and useless anywhere else."""
+
+DEFAULT_ACCOUNT_SID = "AC5a4db0c5a4db0c5a4db0c5a4db0c5a4d"
+DEFAULT_AUTH_TOKEN = "5a4db0c7e57c0ffee5a4db0c7e57c0ff"  # noqa: S105 - sandbox only

@@ -1,0 +1,288 @@
+"""Messages, Calls and the Account, shaped like Twilio's v2010 resources.
+
+A created resource stores only its creation time and its planned sequence of
+statuses; the current status is computed on every read from the elapsed time
+and ``status_interval``. Nothing ticks in the background, so thousands of
+resources cost nothing until somebody looks at them.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from typing import Dict, List
+
+from .validation import Params, first, split_channel
+
+API_VERSION = "2010-04-01"
+BASE = "/2010-04-01/Accounts/{}"
+
+MESSAGE_OUTCOMES = ("delivered", "undelivered", "failed", "read")
+CALL_OUTCOMES = ("completed", "busy", "no-answer", "failed")
+
+# Extra magic To numbers with asynchronous (after-201) outcomes.
+ASYNC_MAGIC = {
+    "+15005550011": {"message": "undelivered", "call": "no-answer"},
+    "+15005550012": {"message": "failed", "call": "busy"},
+}
+
+_MESSAGE_PATHS = {
+    "delivered": ("sent", "delivered"),
+    "undelivered": ("sent", "undelivered"),
+    "failed": ("sending", "failed"),
+    "read": ("sent", "delivered", "read"),
+}
+_MESSAGE_ERRORS = {
+    "undelivered": (30003, "Unreachable destination handset"),
+    "failed": (30008, "Unknown error"),
+}
+_CALL_PATHS = {
+    "completed": ("queued", "ringing", "in-progress", "completed"),
+    "busy": ("queued", "ringing", "busy"),
+    "no-answer": ("queued", "ringing", "no-answer"),
+    "failed": ("queued", "failed"),
+}
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun")
+_MONTHS += ("Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def rfc2822(timestamp: float | None) -> str | None:
+    """Twilio's date format, independent of the process locale."""
+    if timestamp is None:
+        return None
+    t = time.gmtime(timestamp)
+    day = f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year}"
+    return f"{day} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+
+
+def new_sid(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def num_segments(body: str) -> int:
+    """SMS segments: 160/153 GSM-7 septets, else 70/67 UCS-2 code units."""
+    if not body:
+        return 1
+    if all(ch in GSM7 or ch in GSM7_EXTENDED for ch in body):
+        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in body)
+        single, multi = 160, 153
+    else:
+        units = len(body.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+    return 1 if units <= single else math.ceil(units / multi)
+
+
+class Store:
+    """Thread-safe home of every resource the sandbox created."""
+
+    def __init__(self, account_sid: str, status_interval: float) -> None:
+        self.account_sid = account_sid
+        self.status_interval = status_interval
+        self.created = time.time()
+        self._lock = threading.Lock()
+        self._messages: Dict[str, dict] = {}
+        self._calls: Dict[str, dict] = {}
+        self._outcomes: Dict[str, str] = {}
+
+    # -- outcomes -----------------------------------------------------------
+    def set_outcome(self, number: str, outcome: str | None) -> None:
+        """Force the final status of resources created later for this To number."""
+        number = split_channel(number)[1]
+        if outcome is None:
+            self._outcomes.pop(number, None)
+            return
+        if outcome not in MESSAGE_OUTCOMES + CALL_OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self._outcomes[number] = outcome
+
+    def _outcome(self, number: str, kind: str, allowed: tuple, default: str) -> str:
+        forced = self._outcomes.get(number)
+        if forced in allowed:
+            return forced
+        return ASYNC_MAGIC.get(number, {}).get(kind, default)
+
+    # -- creation -----------------------------------------------------------
+    def create_message(self, params: Params) -> dict:
+        to = first(params, "To")
+        outcome = self._outcome(
+            split_channel(to)[1], "message", MESSAGE_OUTCOMES, "delivered"
+        )
+        service = first(params, "MessagingServiceSid") or None
+        record = {
+            "sid": new_sid("MM" if params.get("MediaUrl") else "SM"),
+            "created": time.time(),
+            "to": to,
+            "from": first(params, "From") or None,
+            "body": first(params, "Body"),
+            "service": service,
+            "media": len([url for url in params.get("MediaUrl", []) if url]),
+            "path": ("accepted" if service else "queued",) + _MESSAGE_PATHS[outcome],
+            "outcome": outcome,
+        }
+        with self._lock:
+            self._messages[record["sid"]] = record
+        return self.render_message(record)
+
+    def create_call(self, params: Params) -> dict:
+        to = first(params, "To")
+        outcome = self._outcome(to, "call", CALL_OUTCOMES, "completed")
+        record = {
+            "sid": new_sid("CA"),
+            "created": time.time(),
+            "to": to,
+            "from": first(params, "From"),
+            "path": _CALL_PATHS[outcome],
+            "outcome": outcome,
+        }
+        with self._lock:
+            self._calls[record["sid"]] = record
+        return self.render_call(record)
+
+    # -- reading ------------------------------------------------------------
+    def message(self, sid: str) -> dict | None:
+        record = self._messages.get(sid)
+        return None if record is None else self.render_message(record)
+
+    def call(self, sid: str) -> dict | None:
+        record = self._calls.get(sid)
+        return None if record is None else self.render_call(record)
+
+    def all_messages(self) -> Dict[str, dict]:
+        with self._lock:
+            records = list(self._messages.values())
+        return {r["sid"]: self.render_message(r) for r in records}
+
+    def all_calls(self) -> Dict[str, dict]:
+        with self._lock:
+            records = list(self._calls.values())
+        return {r["sid"]: self.render_call(r) for r in records}
+
+    def _stage(self, record: dict, now: float) -> int:
+        """Index into the record's status path reached at ``now``."""
+        last = len(record["path"]) - 1
+        if self.status_interval <= 0:
+            return last
+        return min(int((now - record["created"]) / self.status_interval), last)
+
+    def _stage_time(self, record: dict, index: int) -> float:
+        return record["created"] + index * max(self.status_interval, 0.0)
+
+    # -- rendering ----------------------------------------------------------
+    def render_message(self, record: dict, now: float | None = None) -> dict:
+        stage = self._stage(record, time.time() if now is None else now)
+        status = record["path"][stage]
+        final = stage == len(record["path"]) - 1
+        error = _MESSAGE_ERRORS.get(record["outcome"]) if final else None
+        path = record["path"]
+        sent = "sent" in path and stage >= path.index("sent")
+        sent_at = self._stage_time(record, path.index("sent")) if sent else None
+        base = BASE.format(self.account_sid)
+        uri = "{}/Messages/{}".format(base, record["sid"])
+        return {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": record["body"],
+            "date_created": rfc2822(record["created"]),
+            "date_sent": rfc2822(sent_at),
+            "date_updated": rfc2822(self._stage_time(record, stage)),
+            "direction": "outbound-api",
+            "error_code": error[0] if error else None,
+            "error_message": error[1] if error else None,
+            "from": record["from"],
+            "messaging_service_sid": record["service"],
+            "num_media": str(record["media"]),
+            "num_segments": str(num_segments(record["body"])),
+            "price": "-0.00790" if sent_at is not None else None,
+            "price_unit": "USD",
+            "sid": record["sid"],
+            "status": status,
+            "subresource_uris": {"media": uri + "/Media.json"},
+            "to": record["to"],
+            "uri": uri + ".json",
+        }
+
+    def render_call(self, record: dict, now: float | None = None) -> dict:
+        stage = self._stage(record, time.time() if now is None else now)
+        path: List[str] = list(record["path"])
+        status = path[stage]
+        answered = "in-progress" in path and stage >= path.index("in-progress")
+        start = (
+            self._stage_time(record, path.index("in-progress")) if answered else None
+        )
+        end = (
+            self._stage_time(record, stage)
+            if answered and status == "completed"
+            else None
+        )
+        base = BASE.format(self.account_sid)
+        uri = "{}/Calls/{}".format(base, record["sid"])
+        return {
+            "account_sid": self.account_sid,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "date_created": rfc2822(record["created"]),
+            "date_updated": rfc2822(self._stage_time(record, stage)),
+            "direction": "outbound-api",
+            "duration": str(int(round(end - start))) if end is not None else None,
+            "end_time": rfc2822(end),
+            "forwarded_from": None,
+            "from": record["from"],
+            "from_formatted": record["from"],
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": "PN" + record["sid"][2:],
+            "price": "-0.01300" if end is not None else None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": record["sid"],
+            "start_time": rfc2822(start),
+            "status": status,
+            "subresource_uris": _call_subresources(uri),
+            "to": record["to"],
+            "to_formatted": record["to"],
+            "trunk_sid": None,
+            "uri": uri + ".json",
+        }
+
+    def render_account(self) -> dict:
+        base = BASE.format(self.account_sid)
+        return {
+            "auth_token": None,
+            "date_created": rfc2822(self.created),
+            "date_updated": rfc2822(self.created),
+            "friendly_name": "ue-twilio sandbox",
+            "owner_account_sid": self.account_sid,
+            "sid": self.account_sid,
+            "status": "active",
+            "subresource_uris": {
+                "calls": base + "/Calls.json",
+                "messages": base + "/Messages.json",
+            },
+            "type": "Full",
+            "uri": base + ".json",
+        }
+
+
+def _call_subresources(uri: str) -> Dict[str, str]:
+    names = {
+        "events": "Events",
+        "notifications": "Notifications",
+        "payments": "Payments",
+        "recordings": "Recordings",
+        "siprec": "Siprec",
+        "streams": "Streams",
+        "transcriptions": "Transcriptions",
+        "user_defined_message_subscriptions": "UserDefinedMessageSubscriptions",
+        "user_defined_messages": "UserDefinedMessages",
+    }
+    return {key: f"{uri}/{value}.json" for key, value in names.items()}

@@ -1,0 +1,137 @@
+"""The sandbox command line: announce, serve, stop on a signal, dump the journal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from sandbox_helpers import RECIPIENT, SENDER
+
+from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from ue_twilio.sandbox.cli import build_parser, main
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _start(args, tmp_path):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ue_twilio.sandbox", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+    )
+    lines = []
+    for _ in range(50):  # bounded: the announcement is ~10 lines
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("SANDBOX_URL="):
+            return process, lines, line.strip().split("=", 1)[1]
+    process.kill()
+    process.wait(timeout=10)
+    pytest.fail("no SANDBOX_URL line: " + "".join(lines) + process.stderr.read())
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_cli_serves_until_signal_and_dumps_the_journal(tmp_path, stop_signal):
+    journal = tmp_path / "journal.jsonl"
+    process, lines, url = _start(
+        ["--journal", str(journal), "--latency", "0.01", "--status-interval", "0"],
+        tmp_path,
+    )
+    try:
+        text = "".join(lines)
+        assert f"export UE_TWILIO_API_URL={url}" in text
+        assert DEFAULT_ACCOUNT_SID in text and DEFAULT_AUTH_TOKEN in text
+        assert url.startswith("http://127.0.0.1:")
+        response = requests.post(
+            f"{url}/2010-04-01/Accounts/{DEFAULT_ACCOUNT_SID}/Messages.json",
+            data={"To": RECIPIENT, "From": SENDER, "Body": "from the cli test"},
+            auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN),
+            timeout=10,
+        )
+        assert response.status_code == 201
+        assert response.json()["status"] == "delivered"
+    finally:
+        process.send_signal(stop_signal)
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert "stopped" in out
+    (entry,) = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert entry["params"]["Body"] == ["from the cli test"]
+    assert "Authorization" not in entry["headers"]
+
+
+def test_cli_options_reach_the_faults(tmp_path):
+    process, _, url = _start(
+        [
+            "--concurrency-cap",
+            "0",
+            "--retry-after",
+            "3",
+            "--account-sid",
+            "AC" + "f" * 32,
+            "--auth-token",
+            "tok",
+            "--no-journal",
+        ],
+        tmp_path,
+    )
+    try:
+        response = requests.get(
+            f"{url}/2010-04-01/Accounts/{'AC' + 'f' * 32}.json",
+            auth=("AC" + "f" * 32, "tok"),
+            timeout=10,
+        )
+        assert response.status_code == 429 and response.headers["Retry-After"] == "3"
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+    assert process.returncode == 0
+
+
+def test_cli_main_in_process_with_a_stop_event(capsys):
+    stop = threading.Event()
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.setdefault("rc", main(["--port", "0"], stop=stop)),
+        daemon=True,
+    )
+    thread.start()
+    announced = False
+    for _ in range(100):
+        announced = "SANDBOX_URL=http://127.0.0.1:" in capsys.readouterr().out
+        if announced:
+            break
+        thread.join(timeout=0.05)
+    stop.set()
+    thread.join(timeout=10)
+    assert announced and result == {"rc": 0}
+
+
+def test_cli_parser_defaults_and_errors(capsys):
+    args = build_parser().parse_args([])
+    assert (args.host, args.port, args.latency, args.concurrency_cap) == (
+        "127.0.0.1",
+        0,
+        0.0,
+        None,
+    )
+    with pytest.raises(SystemExit):
+        main(["--keyfile", "k.pem"])
+    assert "--keyfile needs --certfile" in capsys.readouterr().err
+    assert (
+        main(["--certfile", "/nonexistent.pem", "--keyfile", "/nonexistent.key"]) == 1
+    )
