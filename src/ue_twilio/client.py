@@ -12,7 +12,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Dict, Mapping, NamedTuple, Optional
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError
 
 from ._version import EXTENSION_NAME, __version__
@@ -22,6 +21,7 @@ from .exceptions import (
     AuthorizationError,
     TwilioConnectionError,
 )
+from .proxy import prepare_session
 from .settings import Settings
 
 API_VERSION = "2010-04-01"
@@ -75,7 +75,10 @@ class TwilioClient:
         self._proxy = proxy
         self._log = log
         self._session = _new_session(account_sid, auth_token, proxy, pool_size)
-        self._per_request = proxy.requests_kwargs() if proxy is not None else {}
+        if proxy is not None:
+            self._per_request = proxy.requests_kwargs()
+        else:
+            self._per_request = _environment_once(self._session, self._account_url)
 
     def create(self, resource: str, params: Mapping[str, str]) -> Reply:
         """POST a new Message or Call (``resource`` is "Messages" or "Calls")."""
@@ -137,17 +140,30 @@ class TwilioClient:
 
 def _new_session(account_sid, auth_token, proxy, pool_size) -> requests.Session:
     session = requests.Session()
-    session.auth = (account_sid, auth_token)
+    # UTF-8 bytes: requests encodes str credentials as Latin-1 and raises on
+    # anything else (a pasted token with a stray character would crash).
+    session.auth = (account_sid.encode("utf-8"), auth_token.encode("utf-8"))
     session.headers["User-Agent"] = "{}/{} {}".format(
         EXTENSION_NAME, __version__, requests.utils.default_user_agent()
     )
     session.headers["Accept"] = "application/json"
+    # Never inflate an answer: 1 MB of gzip can become 1 GB (see _read_json).
+    session.headers["Accept-Encoding"] = "identity"
     # A configured proxy must not be overridden by HTTPS_PROXY or REQUESTS_CA_BUNDLE.
     session.trust_env = proxy is None
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    prepare_session(session, proxy, pool_size)
     return session
+
+
+def _environment_once(session: requests.Session, url: str) -> Dict[str, Any]:
+    """Resolve HTTPS_PROXY / NO_PROXY / REQUESTS_CA_BUNDLE once, not per request.
+
+    requests re-reads the whole environment on every call (about a quarter of
+    our CPU per message); the host never changes, so the answer cannot either.
+    """
+    found = session.merge_environment_settings(url, {}, None, None, None)
+    session.trust_env = False
+    return {"proxies": found["proxies"], "verify": found["verify"]}
 
 
 def _answer_lost(exc: requests.exceptions.RequestException) -> bool:
@@ -188,12 +204,20 @@ def _read_reply(response: requests.Response) -> Reply:
 
 
 def _read_json(response: requests.Response) -> Optional[Dict[str, Any]]:
-    """Read at most MAX_BODY_BYTES; anything else than a JSON object is None."""
-    data = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
+    """Read at most MAX_BODY_BYTES; anything else than a JSON object is None.
+
+    The bytes are read as sent (decode_content=False) and a body compressed
+    despite ``Accept-Encoding: identity`` counts as unreadable: decoding it
+    would let a hostile endpoint or proxy inflate it without bound.
+    """
+    data = response.raw.read(MAX_BODY_BYTES + 1, decode_content=False)
     if len(data) > MAX_BODY_BYTES:
         response.close()
         return None
     response.raw.release_conn()
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        return None
     try:
         parsed = json.loads(data.decode("utf-8"))
     except ValueError:

@@ -294,10 +294,13 @@ def _direct_unreachable(
     if _first(chain, ConnectionRefusedError):
         return f"Connection to {target} refused{via.suffix}"
     if _first(chain, (ConnectionResetError, u3.ProtocolError)):
-        return (
+        text = (
             f"The connection to {target}{via.suffix} was closed unexpectedly "
             f"({_detail(chain)})"
         )
+        if via.proxy is not None and not via.is_https:
+            text += ". If the proxy expects TLS, choose an HTTPS Proxy Type"
+        return text
     return None
 
 

@@ -36,7 +36,21 @@ def read_text(raw: Mapping, name: str) -> Optional[str]:
         return None
     if not isinstance(value, str):
         raise ValidationError(label(name), "expected text, got " + _type_name(value))
+    _refuse_lone_surrogates(name, value)
     return value
+
+
+def _refuse_lone_surrogates(name: str, value: str, part: str = "") -> None:
+    """JSON may carry a lone UTF-16 surrogate (``"\\ud800"``) that no UTF-8
+    writer accepts: without this check it crashes the HTTP request or the
+    output. The message gives only its position, never the value (a secret)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        problem = "{}contains an invalid character (a lone surrogate) at position {}"
+        raise ValidationError(
+            label(name), problem.format(part, exc.start + 1)
+        ) from None
 
 
 def read_integer(raw: Mapping, name: str) -> Optional[int]:
@@ -91,7 +105,7 @@ def read_credential(raw: Mapping, name: str) -> Tuple[Optional[str], Optional[st
     nested = raw.get(name)
     if isinstance(nested, Mapping) and not is_empty(list(nested.values())):
         user, password = nested.get("user"), nested.get("password")
-    elif is_empty(nested):
+    elif is_empty(nested) or isinstance(nested, Mapping):  # all-empty nested dict
         user, password = raw.get(name + ".user"), raw.get(name + ".password")
     else:
         problem = "expected a credential, got " + _type_name(nested)
@@ -108,4 +122,5 @@ def _credential_part(name: str, part: str, value: Any) -> Optional[str]:
     if not isinstance(value, str):
         problem = "the {} is not text ({})".format(part, _type_name(value))
         raise ValidationError(label(name), problem)
+    _refuse_lone_surrogates(name, value, "the {} ".format(part))
     return value

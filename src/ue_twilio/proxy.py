@@ -1,0 +1,443 @@
+"""The proxy fields turned into exactly what ``requests`` needs, and nothing else.
+
+Why a module of its own: the proxy settings must win over the environment
+(``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` ...), the CA bundle must
+be the trust store for both TLS hops (agent -> HTTPS proxy, and agent -> Twilio
+inside the CONNECT tunnel), credentials may hold any character, and the proxy
+password must never be printed. ``prepare_session`` enforces all of that on a
+``requests.Session`` so callers cannot get it half right.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import re
+import ssl
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from urllib.parse import quote, unquote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .exceptions import ValidationError
+from .fields import BY_NAME, CREDENTIAL_PROXY_TYPES, HTTPS_PROXY_TYPES
+from .readers import is_empty, label, read_choice, read_credential, read_text
+
+MASK = "****"
+ECHO_KEYS = (
+    "proxy",
+    "proxy_type",
+    "proxy_ca_bundle_file",
+    "proxy_credentials_user",
+    "proxy_credentials_password",
+)
+
+_URL = re.compile(
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<netloc>[^/?#]*)(?P<rest>.*)$"
+)
+_HOST_PORT = re.compile(r"^(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[^:]*))?$")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_USERINFO = re.compile(r"(?<=://)[^/\s@]*@")
+
+
+class ProxyConfig:
+    """A validated proxy; immutable, and its repr never shows the password."""
+
+    __slots__ = ("proxy_type", "url", "ca_bundle", "user", "password", "host", "port")
+
+    def __init__(
+        self,
+        proxy_type: str,
+        url: str,
+        ca_bundle: Optional[str] = None,
+        user: Optional[str] = None,
+        password: Optional[str] = None,
+    ) -> None:
+        scheme, host, port = split_proxy_url(url)
+        values = {
+            "proxy_type": proxy_type,
+            "url": url,
+            "ca_bundle": ca_bundle,
+            "user": user,
+            "password": password,
+            "host": host,
+            "port": port,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("ProxyConfig is immutable")
+
+    def __repr__(self) -> str:
+        user = MASK if self.user else None
+        return (
+            f"ProxyConfig(type={self.proxy_type}, proxy={self.display}, "
+            f"ca_bundle={self.ca_bundle!r}, user={user})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProxyConfig):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> Tuple[Any, ...]:
+        return (self.proxy_type, self.url, self.ca_bundle, self.user, self.password)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.proxy_type in HTTPS_PROXY_TYPES else "http"
+
+    @property
+    def display(self) -> str:
+        """``host:port`` for logs and messages; never carries credentials."""
+        return f"{self.host}:{self.port}"
+
+    def proxy_url(self) -> str:
+        """The URL handed to requests, credentials percent-encoded. Never log it."""
+        auth = ""
+        if self.user is not None:
+            auth = quote(self.user, safe="")
+            if self.password is not None:
+                auth += ":" + quote(self.password, safe="")
+            auth += "@"
+        return f"{self.scheme}://{auth}{self.display}"
+
+    def verify(self) -> Union[str, bool]:
+        """``verify`` for requests: the bundle path, else True (default store)."""
+        return self.ca_bundle if self.ca_bundle else True
+
+    def requests_kwargs(self) -> Dict[str, Any]:
+        url = self.proxy_url()
+        return {"proxies": {"http": url, "https": url}, "verify": self.verify()}
+
+    def echo(self) -> Dict[str, Optional[str]]:
+        """The five proxy keys of the Extension Output ``invocation.fields``."""
+        return {
+            "proxy": self.url,
+            "proxy_type": self.proxy_type,
+            "proxy_ca_bundle_file": self.ca_bundle,
+            "proxy_credentials_user": MASK if self.user else None,
+            "proxy_credentials_password": MASK if self.password else None,
+        }
+
+
+def split_proxy_url(url: str) -> Tuple[str, str, int]:
+    """(scheme, host, port) of ``scheme://host:port``; ValueError(problem) if not.
+
+    Stricter than ``urlsplit`` on purpose: a proxy URL that requests would
+    silently reinterpret (no port, a path, embedded credentials) is refused.
+    """
+    if re.search(r"\s", url):
+        raise ValueError("must not contain spaces")
+    match = _URL.match(url)
+    if not match:
+        raise ValueError("must look like http://host:port or https://host:port")
+    scheme = match.group("scheme").lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(
+            f"must start with http:// or https:// (got {ascii(scheme)[1:-1][:12]}://)"
+        )
+    netloc, rest = match.group("netloc"), match.group("rest")
+    if "@" in netloc:
+        raise ValueError(
+            "must not contain a user name or password; use Proxy Credentials"
+        )
+    if rest not in ("", "/"):
+        raise ValueError("must be only scheme://host:port, without a path or query")
+    host, port = _split_host_port(netloc)
+    return scheme, host, port
+
+
+def _split_host_port(netloc: str) -> Tuple[str, int]:
+    match = _HOST_PORT.match(netloc)
+    if not match or not match.group("host"):
+        raise ValueError("has no host; expected scheme://host:port")
+    host, port = match.group("host"), match.group("port")
+    _check_host(host)
+    if port is None or port == "":
+        raise ValueError(
+            "needs an explicit port, e.g. {}:3128".format("scheme://" + host)
+        )
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("has an invalid port; expected a number 1-65535")
+    return host.lower(), int(port)
+
+
+def _check_host(host: str) -> None:
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError("has an invalid IPv6 address in brackets") from None
+        return
+    if re.match(r"^[0-9.]+$", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError("has an invalid IPv4 address") from None
+        return
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_LABEL.match(part) for part in labels):
+        raise ValueError("has an invalid host name")
+
+
+def _proxy_type_text(proxy_type: str) -> str:
+    return dict(BY_NAME["proxy_type"].choices).get(proxy_type, proxy_type)
+
+
+def _parse_url(raw: Mapping, proxy_type: str) -> str:
+    url = read_text(raw, "proxy")
+    url = url.strip() if url else url
+    if not url:
+        raise ValidationError(
+            label("proxy"),
+            f"is required when Proxy Type is {_proxy_type_text(proxy_type)}",
+        )
+    try:
+        scheme, _, _ = split_proxy_url(url)
+    except ValueError as exc:
+        raise ValidationError(label("proxy"), str(exc)) from None
+    wanted = "https" if proxy_type in HTTPS_PROXY_TYPES else "http"
+    if scheme != wanted:
+        type_text = _proxy_type_text(proxy_type)
+        problem = f"must start with {wanted}:// for Proxy Type {type_text}"
+        problem += f" (got {scheme}://)"
+        raise ValidationError(label("proxy"), problem)
+    return url
+
+
+def _parse_bundle(raw: Mapping) -> Optional[str]:
+    """The bundle applies to every proxy type: with an HTTP proxy it is still the
+    trust store for TLS to Twilio inside the tunnel (TLS-intercepting proxies)."""
+    path = read_text(raw, "proxy_ca_bundle_file")
+    path = path.strip() if path else path
+    if not path:
+        return None
+    check_bundle(path)
+    return path
+
+
+def check_bundle(path: str) -> None:
+    """Refuse a bundle that cannot serve as a trust store, before any request."""
+    name = label("proxy_ca_bundle_file")
+    if not os.path.exists(path):
+        raise ValidationError(name, f"file {path} does not exist")
+    if not os.path.isfile(path):
+        raise ValidationError(name, f"{path} is not a file")
+    if not os.access(path, os.R_OK):
+        raise ValidationError(name, f"file {path} is not readable")
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=path)
+    except (ssl.SSLError, OSError, ValueError):
+        problem = f"file {path} holds no PEM certificates"
+        raise ValidationError(name, problem) from None
+    with open(path, "rb") as handle:
+        if b"-----BEGIN CERTIFICATE-----" not in handle.read():
+            problem = f"file {path} holds no PEM certificates"
+            raise ValidationError(name, problem)
+
+
+def _parse_credentials(
+    raw: Mapping, proxy_type: str
+) -> Tuple[Optional[str], Optional[str]]:
+    if proxy_type not in CREDENTIAL_PROXY_TYPES:
+        return None, None
+    user, password = read_credential(raw, "proxy_credentials")
+    name = label("proxy_credentials")
+    needed = f"required for Proxy Type {_proxy_type_text(proxy_type)}"
+    if user is None and password is None:
+        raise ValidationError(name, "user and password are " + needed)
+    if user is None:
+        raise ValidationError(name, "the user is " + needed)
+    if password is None:
+        raise ValidationError(name, "the password is " + needed)
+    if ":" in user:
+        raise ValidationError(name, "the user must not contain ':' (Basic auth)")
+    return user, password
+
+
+def parse_proxy(raw_fields: Mapping) -> Optional[ProxyConfig]:
+    """The proxy to use, or None for a direct connection.
+
+    Raises ValidationError (exit 20) for every rule of the proxy fields; the
+    message never contains the proxy password.
+    """
+    proxy_type = read_choice(raw_fields, "proxy_type")
+    if proxy_type is None:
+        return None
+    url = _parse_url(raw_fields, proxy_type)
+    bundle = _parse_bundle(raw_fields)
+    user, password = _parse_credentials(raw_fields, proxy_type)
+    return ProxyConfig(proxy_type, url, bundle, user, password)
+
+
+def echo_no_proxy(raw_fields: Mapping) -> Dict[str, Optional[str]]:
+    """Best-effort echo of the five proxy keys from raw fields; never raises.
+
+    Used when there is no proxy or the fields did not parse. Credentials are
+    masked and a URL with embedded credentials loses them.
+    """
+    return {
+        "proxy": _safe_text(raw_fields, "proxy", scrub_userinfo=True),
+        "proxy_type": _safe_choice(raw_fields, "proxy_type"),
+        "proxy_ca_bundle_file": _safe_text(raw_fields, "proxy_ca_bundle_file"),
+        "proxy_credentials_user": _safe_mask(raw_fields, 0),
+        "proxy_credentials_password": _safe_mask(raw_fields, 1),
+    }
+
+
+def _safe_text(raw: Mapping, name: str, scrub_userinfo: bool = False) -> Optional[str]:
+    value = raw.get(name) if isinstance(raw, Mapping) else None
+    if not isinstance(value, str) or value == "":
+        return None
+    return _USERINFO.sub("", value) if scrub_userinfo else value
+
+
+def _safe_choice(raw: Mapping, name: str) -> Optional[str]:
+    value = raw.get(name) if isinstance(raw, Mapping) else None
+    if isinstance(value, (list, tuple)):
+        picked = [item for item in value if not is_empty(item)]
+        value = picked[0] if picked else None
+    return value if isinstance(value, str) and value else None
+
+
+def _safe_mask(raw: Mapping, index: int) -> Optional[str]:
+    try:
+        parts = read_credential(raw, "proxy_credentials")
+    except Exception:  # noqa: BLE001 - echo must never fail the output
+        return None
+    return MASK if parts[index] else None
+
+
+def verify_for(proxy: Optional[ProxyConfig]) -> Union[str, bool]:
+    """``verify`` per request: the bundle path with a proxy that has one, else True.
+
+    True means requests' default store (certifi); without a proxy, a session
+    that trusts the environment may still replace it by REQUESTS_CA_BUNDLE.
+    """
+    return proxy.verify() if proxy is not None else True
+
+
+class ProxyTLSError(ssl.SSLError):
+    """TLS to the HTTPS proxy itself failed (not TLS to Twilio inside the tunnel).
+
+    urllib3 reports both hops with the same SSLError; this subclass, raised by
+    the proxy-hop context, lets ``diagnose`` tell the user which CA is missing.
+    """
+
+
+class _ProxyHopContext(ssl.SSLContext):
+    """SSLContext for the agent -> HTTPS proxy hop only; tags its failures.
+
+    urllib3 1.26 omits server_hostname for an IP-address proxy and then does
+    not match the name itself when given a context, so the context supplies
+    the proxy's host: the certificate is always checked against it.
+    """
+
+    proxy_hostname: Optional[str] = None
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        if kwargs.get("server_hostname") is None and len(args) < 5:
+            kwargs["server_hostname"] = self.proxy_hostname
+        try:
+            return super().wrap_socket(*args, **kwargs)
+        except ProxyTLSError:
+            raise
+        except ssl.SSLError as exc:
+            tagged = ProxyTLSError(*exc.args)
+            for attr in ("reason", "library", "verify_code", "verify_message"):
+                if hasattr(exc, attr):
+                    setattr(tagged, attr, getattr(exc, attr))
+            raise tagged from exc
+
+
+def _default_ca_file() -> str:
+    # The same store requests uses for verify=True (certifi, unzipped if needed).
+    return requests.utils.extract_zipped_paths(requests.certs.where())
+
+
+def proxy_ssl_context(proxy: ProxyConfig) -> ssl.SSLContext:
+    """Verifying context for the TLS hop to an HTTPS proxy: bundle or default store."""
+    context = _ProxyHopContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.proxy_hostname = proxy.host.strip("[]")
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.options |= ssl.OP_NO_COMPRESSION
+    try:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+    except (AttributeError, ValueError):  # Python linked to OpenSSL < 1.1.0g
+        context.options |= getattr(ssl, "OP_NO_TLSv1", 0) | getattr(
+            ssl, "OP_NO_TLSv1_1", 0
+        )
+    context.load_verify_locations(cafile=proxy.ca_bundle or _default_ca_file())
+    return context
+
+
+class ProxyAdapter(HTTPAdapter):
+    """HTTPAdapter that pins the configured proxy and trust store on every request.
+
+    - ``proxies`` and ``verify`` are forced per request, so neither session
+      defaults nor environment variables can redirect or weaken them;
+    - Proxy-Authorization is UTF-8 Basic (requests would use Latin-1 and fail
+      on other characters);
+    - the HTTPS-proxy hop uses a verifying context whose errors are tagged.
+    """
+
+    def __init__(self, proxy: Optional[ProxyConfig], **kwargs: Any) -> None:
+        self._proxy = proxy
+        self._forced = proxy.requests_kwargs() if proxy is not None else {}
+        self._proxy_context = (
+            proxy_ssl_context(proxy)
+            if proxy is not None and proxy.scheme == "https"
+            else None
+        )
+        super().__init__(**kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+        kwargs.update(self._forced)
+        return super().send(request, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        if self._proxy_context is not None and proxy.lower().startswith("https:"):
+            proxy_kwargs.setdefault("proxy_ssl_context", self._proxy_context)
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+    def proxy_headers(self, proxy: str) -> Dict[str, str]:
+        parts = urlsplit(proxy)
+        if parts.username is None:
+            return {}
+        user = unquote(parts.username)
+        password = unquote(parts.password or "")
+        token = base64.b64encode((user + ":" + password).encode("utf-8"))
+        return {"Proxy-Authorization": "Basic " + token.decode("ascii")}
+
+
+def prepare_session(
+    session: requests.Session,
+    proxy: Optional[ProxyConfig],
+    pool_size: int,
+    max_retries: int = 0,
+) -> ProxyAdapter:
+    """Mount a ProxyAdapter on ``session`` for both schemes, sized for ``pool_size``.
+
+    With a proxy, ``trust_env`` is switched off as well: environment proxy and
+    CA variables no longer apply. Without one the environment keeps working
+    as requests documents it (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE ...).
+    """
+    adapter = ProxyAdapter(
+        proxy,
+        pool_connections=4,
+        pool_maxsize=max(1, pool_size),
+        max_retries=max_retries,
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    if proxy is not None:
+        session.trust_env = False
+    return adapter

@@ -1,0 +1,57 @@
+"""Fixtures for the proxy tests: a private PKI, one real squid, an HTTPS sandbox.
+
+squid starts once per session (about a second) and serves every test through
+four listeners (HTTP / HTTPS, open / Basic auth). Each test reads only the
+access-log lines written after its own ``mark``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from support.pki import TestPKI
+from support.squid import PROXY_PASSWORD, PROXY_USER, Squid, squid_available
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory) -> TestPKI:
+    return TestPKI(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def squid(pki):
+    if not squid_available():
+        pytest.skip("squid/htpasswd not installed: run scripts/install-system-deps.sh")
+    proxy = Squid(pki.proxy.combined, users={PROXY_USER: PROXY_PASSWORD})
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.cleanup()
+
+
+@pytest.fixture
+def proxy_secret(secret_guard):
+    """Registers the proxy password with the suite's leak guard."""
+    secret_guard.add(PROXY_PASSWORD)
+    return PROXY_PASSWORD
+
+
+@pytest.fixture
+def https_sandbox(pki, secret_guard):
+    """The sandbox served over HTTPS with a certificate from the API CA."""
+    from ue_twilio.sandbox import Sandbox
+
+    token = "sbx-proxy-token-{}".format(id(object()))
+    box = Sandbox(
+        auth_token=token,
+        certfile=pki.api.certfile,
+        keyfile=pki.api.keyfile,
+        status_interval=0,
+    )
+    box.start()
+    secret_guard.add(token)
+    try:
+        yield box
+    finally:
+        box.stop()
