@@ -23,6 +23,7 @@ system-deps:
 lint: setup
 	$(VENV)/bin/ruff check src tests scripts benchmarks
 	$(VENV)/bin/ruff format --check src tests scripts benchmarks
+	$(PY) scripts/gen_template.py --check
 
 check-py37: setup
 	bash scripts/check_py37.sh $(VENV)/bin/vermin

@@ -243,6 +243,7 @@ FIELDS: Tuple[FieldSpec, ...] = (
         INTEGER,
         "Messages delivered or calls answered (with Wait For Delivery).",
         output_only=True,
+        show_if=("wait_for_delivery", ("true",)),
     ),
     FieldSpec(
         "resend_state",
@@ -252,6 +253,7 @@ FIELDS: Tuple[FieldSpec, ...] = (
         "with Resend Policy 'Send Only To Unsent'. Holds no secrets.",
         output_only=True,
         preserve_on_rerun=True,
+        show_if=("resend_policy", (RESEND_UNSENT_ONLY,)),
     ),
 )
 
