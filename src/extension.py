@@ -2,15 +2,30 @@
 
 The agent imports this module from the extension archive and calls
 ``Extension().extension_start(fields)``; ``extension_cancel`` arrives on
-another thread. Everything else lives in the ``ue_twilio`` package.
+another thread. Everything else lives in the ``ue_twilio`` package. What this
+adapter adds: live Output Only fields through ``ui.update_output_fields``,
+the resend state file keyed by the task instance id, and the Test
+Connection command.
 """
 
+import os
+import re
+import tempfile
 import threading
 
 from universal_extension import ExtensionResult, UniversalExtension, logger
+from universal_extension.deco import dynamic_command
 
 from ue_twilio import Settings, Task
+from ue_twilio.check import COMMAND, check_connection
 from ue_twilio.outcome import crash_outcome
+
+try:
+    from universal_extension import ui
+except ImportError:  # an agent without Output Only support: no live progress
+    ui = None
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class Extension(UniversalExtension):
@@ -22,7 +37,8 @@ class Extension(UniversalExtension):
 
     def extension_start(self, fields):
         try:
-            task = Task(fields, Settings.from_env(), logger)
+            settings = Settings.from_env(state_file=self._state_file())
+            task = Task(fields, settings, logger, on_progress=_push_output_fields)
             with self._lock:
                 self._task = task
                 if self._cancel_requested:
@@ -43,3 +59,36 @@ class Extension(UniversalExtension):
             task = self._task
         if task is not None:
             task.cancel()
+
+    @dynamic_command(COMMAND)
+    def test_connection(self, fields):
+        """Template command: fetch the Account with these credentials and proxy."""
+        try:
+            outcome = check_connection(fields, Settings.from_env(), logger)
+        except Exception as exc:  # noqa: BLE001 - a command must always answer
+            outcome = crash_outcome(exc)
+        print(outcome.summary)
+        return ExtensionResult(
+            rc=outcome.exit_code,
+            message=outcome.status_description,
+            output=True,
+            output_data=outcome.output_json(),
+            output_name="test_connection.json",
+        )
+
+    def _state_file(self):
+        """Fallback resend record in the agent's temp dir, per task instance."""
+        instance = getattr(getattr(self, "uip", None), "instance_id", None)
+        if not isinstance(instance, str):
+            return None
+        safe = _UNSAFE.sub("", instance)[:64]
+        if not safe:
+            return None
+        name = "ue-twilio-resend-{}.json".format(safe)
+        return os.path.join(tempfile.gettempdir(), name)
+
+
+def _push_output_fields(snapshot):
+    """Live progress: Output Only fields, at most once a second (see ue_twilio.live)."""
+    if ui is not None:
+        ui.update_output_fields(snapshot.output_fields())

@@ -15,8 +15,8 @@ import sys
 from typing import Any, Dict, List, Optional
 
 from ._version import __version__
-from .dispatcher import Progress
 from .fields import SMS, VOICE, WHATSAPP
+from .live import Snapshot
 from .outcome import Outcome
 from .settings import Settings
 from .task import Task
@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.required = True
     _add_run(commands)
     _add_send(commands)
+    _add_check(commands)
     commands.add_parser(
         "sandbox", help="run the local Twilio sandbox (see: sandbox -h)"
     )
@@ -93,6 +94,19 @@ def _add_send(commands) -> None:
     send.add_argument("--answer-timeout", type=int)
     send.add_argument("--call-max-duration", type=int)
     send.add_argument("--max-concurrent", type=int)
+    send.add_argument(
+        "--wait-for-delivery",
+        action="store_true",
+        help="follow each message or call to its final status (exit 22 if not all)",
+    )
+    send.add_argument("--delivery-timeout", type=int, help="seconds (default 300)")
+    send.add_argument("--content-sid", help="WhatsApp template SID (HX...)")
+    send.add_argument("--content-variables", help="template variables, JSON object")
+    send.add_argument(
+        "--resend-policy",
+        choices=["all", "unsent_only"],
+        help="unsent_only: skip recipients queued by an earlier run (--state-file)",
+    )
     send.add_argument("--account-sid", default=os.environ.get("TWILIO_ACCOUNT_SID"))
     send.add_argument(
         "--auth-token",
@@ -101,6 +115,40 @@ def _add_send(commands) -> None:
     )
     _common(send)
     send.set_defaults(handler=_send)
+
+
+def _add_check(commands) -> None:
+    check = commands.add_parser(
+        "check", help="test the credentials and proxy; sends nothing"
+    )
+    check.add_argument(
+        "--fields", help="JSON file of the fields ('-' = stdin); else the options"
+    )
+    check.add_argument("--account-sid", default=os.environ.get("TWILIO_ACCOUNT_SID"))
+    check.add_argument(
+        "--auth-token",
+        default=os.environ.get("TWILIO_AUTH_TOKEN"),
+        help="prefer $TWILIO_AUTH_TOKEN: options are visible to other users",
+    )
+    _common(check)
+    check.set_defaults(handler=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import check_connection
+
+    if args.fields:
+        try:
+            fields = _load_fields(args.fields)
+        except (OSError, ValueError) as exc:
+            print("ue-twilio: cannot read --fields: {}".format(exc), file=sys.stderr)
+            return 20
+    else:
+        credentials = {"user": args.account_sid, "password": args.auth_token}
+        fields = {"twilio_credentials": credentials}
+    outcome = check_connection(fields, _settings(args), _stderr_logger(args.log_level))
+    _emit(outcome)
+    return outcome.exit_code
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -130,22 +178,30 @@ def _send(args: argparse.Namespace) -> int:
         "answer_timeout": args.answer_timeout,
         "call_max_duration": args.call_max_duration,
         "max_concurrent_requests": args.max_concurrent,
+        "wait_for_delivery": args.wait_for_delivery,
+        "delivery_timeout": args.delivery_timeout,
+        "content_sid": args.content_sid,
+        "content_variables": args.content_variables,
+        "resend_policy": [args.resend_policy] if args.resend_policy else [],
     }
     return _execute(fields, args)
 
 
 def _execute(fields: Any, args: argparse.Namespace) -> int:
     logger = _stderr_logger(args.log_level)
-    settings = Settings.from_env(
+    task = Task(fields, _settings(args), logger, on_progress=_progress_bar())
+    outcome = _run_cancellable(task)
+    _emit(outcome)
+    return outcome.exit_code
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
         api_url=args.api_url,
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         state_file=args.state_file,
     )
-    task = Task(fields, settings, logger, on_progress=_progress_bar())
-    outcome = _run_cancellable(task)
-    _emit(outcome)
-    return outcome.exit_code
 
 
 def _run_cancellable(task: Task) -> Outcome:
@@ -185,18 +241,23 @@ def _progress_bar():
     if not sys.stderr.isatty():
         return None
 
-    def show(progress: Progress) -> None:
+    def show(progress: Snapshot) -> None:
         done = progress.queued + progress.failed
         width = 30
         filled = width * done // max(progress.total, 1)
+        delivered = ""
+        if progress.delivered is not None:
+            delivered = " delivered {}".format(progress.delivered)
         sys.stderr.write(
-            "\r[{}{}] {}/{} queued {} failed {}".format(
+            "\r[{}{}] {}/{} queued {} failed {}{}{}".format(
                 "#" * filled,
                 "." * (width - filled),
                 done,
                 progress.total,
                 progress.queued,
                 progress.failed,
+                delivered,
+                "\n" if progress.final else "",
             )
         )
         sys.stderr.flush()

@@ -76,6 +76,10 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
         "proxy_ca_bundle_file": _text(raw, "proxy_ca_bundle_file"),
         **_masked(raw, "proxy_credentials"),
         "recipient_list_file": _text(raw, "recipient_list_file"),
+        "wait_for_delivery": _boolean(raw, "wait_for_delivery"),
+        "content_sid": _text(raw, "content_sid"),
+        "content_variables": _text(raw, "content_variables"),
+        "resend_policy": _safe_choice(raw, "resend_policy"),
     }
 
 
@@ -107,6 +111,11 @@ def _text(raw: Mapping, name: str) -> Optional[str]:
     if isinstance(value, str) and value:
         return value[:MAX_ECHO_CHARS]
     return None
+
+
+def _boolean(raw: Mapping, name: str) -> Optional[bool]:
+    value = raw.get(name)
+    return value if isinstance(value, bool) else None
 
 
 def _integer(raw: Mapping, name: str) -> Optional[int]:

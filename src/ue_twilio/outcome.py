@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from ._version import EXTENSION_NAME, __version__
 from .exceptions import TwilioTaskError
 from .results import FAILED, NOT_SENT, QUEUED, SKIPPED, RecipientResult, count
+from .tracking import DELIVERED_STATUSES
 
 SUCCESS = "SUCCESS: Task executed successfully."
 PARTIAL = (
@@ -31,7 +32,14 @@ class Outcome:
     summary: str
 
     def output_json(self) -> str:
-        return json.dumps(self.output, indent=2, ensure_ascii=False)
+        """Readable UTF-8 JSON; escaped when a value (echoed input, a server's
+        message) holds a lone surrogate, which no UTF-8 writer would accept."""
+        text = json.dumps(self.output, indent=2, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(self.output, indent=2, ensure_ascii=True)
+        return text
 
 
 def verdict(
@@ -39,16 +47,23 @@ def verdict(
     error: Optional[TwilioTaskError] = None,
     cancelled: bool = False,
     undelivered: int = 0,
+    delivered: Optional[int] = None,
 ):
-    """Return (exit code, status description) for what happened."""
+    """Return (exit code, status description) for what happened.
+
+    ``undelivered`` > 0 (only possible with Wait For Delivery) turns a full
+    success into exit 22; ``delivered`` adds the count to a cancel message.
+    """
     queued = count(results, QUEUED) + count(results, SKIPPED)
     if error is not None:
         return error.exit_code, error.status_description
     if cancelled:
-        text = "FAIL: Task was cancelled: {} queued, {} failed, {} not sent.".format(
+        text = "FAIL: Task was cancelled: {} queued, {} failed, {} not sent".format(
             queued, count(results, FAILED), count(results, NOT_SENT)
         )
-        return (21 if queued else 1), text
+        if delivered is not None:
+            text += ", {} delivered".format(delivered)
+        return (21 if queued else 1), text + "."
     if queued == len(results):
         return (22, NOT_DELIVERED) if undelivered else (0, SUCCESS)
     if queued:
@@ -63,12 +78,26 @@ def _first_failure(results: List[RecipientResult]) -> str:
     return "Nothing was sent."
 
 
-def stats(results: List[RecipientResult]) -> Dict[str, int]:
-    return {
+def stats(
+    results: List[RecipientResult],
+    with_skipped: bool = False,
+    delivery: Optional[Mapping[str, Optional[int]]] = None,
+) -> Dict[str, Optional[int]]:
+    """The seed's counts plus ours; skipped recipients count as queued.
+
+    ``msg_skipped_count`` appears with Resend Policy 'unsent_only', the
+    delivery counts with Wait For Delivery (null when tracking never ran).
+    """
+    counts: Dict[str, Optional[int]] = {
         "msg_queued_count": count(results, QUEUED) + count(results, SKIPPED),
         "msg_failed_count": count(results, FAILED),
         "msg_not_sent_count": count(results, NOT_SENT),
     }
+    if with_skipped:
+        counts["msg_skipped_count"] = count(results, SKIPPED)
+    if delivery is not None:
+        counts.update(delivery)
+    return counts
 
 
 def build_output(
@@ -77,10 +106,12 @@ def build_output(
     fields: Mapping[str, Any],
     result: Mapping[str, Any],
 ) -> Dict[str, Any]:
+    counts = result["stats"]
+    queued_now = counts["msg_queued_count"] - counts.get("msg_skipped_count", 0)
     return {
         "exit_code": exit_code,
         "status_description": status_description,
-        "changed": result["stats"]["msg_queued_count"] > 0,
+        "changed": queued_now > 0,
         "invocation": {
             "extension": EXTENSION_NAME,
             "version": __version__,
@@ -91,24 +122,46 @@ def build_output(
 
 
 def recipients_detail(results: List[RecipientResult]) -> Dict[str, Any]:
-    """Every recipient, or only those not queued when the list is very long."""
+    """Every recipient, or only the problems when the list is very long.
+
+    A problem: not queued (by this or an earlier run), or queued and tracked
+    but not delivered.
+    """
     if len(results) <= RECIPIENT_DETAIL_LIMIT:
         return {"recipients": [r.as_dict() for r in results]}
     return {
-        "recipients": [r.as_dict() for r in results if r.status != QUEUED],
+        "recipients": [r.as_dict() for r in results if not _fine(r)],
         "recipients_listed": "not_queued_only",
     }
 
 
-def summary_line(action_label: str, results: List[RecipientResult], status: str) -> str:
-    s = stats(results)
-    return "Twilio {}: {} recipient(s), {} queued, {} failed, {} not sent. {}".format(
-        action_label,
-        len(results),
-        s["msg_queued_count"],
-        s["msg_failed_count"],
-        s["msg_not_sent_count"],
-        status,
+def _fine(result: RecipientResult) -> bool:
+    if result.status == SKIPPED:
+        return True
+    if result.status != QUEUED:
+        return False
+    return result.delivery is None or result.delivery in DELIVERED_STATUSES
+
+
+def summary_line(
+    action_label: str,
+    results: List[RecipientResult],
+    status: str,
+    counts: Optional[Mapping[str, Optional[int]]] = None,
+) -> str:
+    s = counts if counts is not None else stats(results)
+    extra = ""
+    if s.get("msg_skipped_count"):
+        extra += " ({} skipped as already queued)".format(s["msg_skipped_count"])
+    extra += ", {} failed, {} not sent".format(
+        s["msg_failed_count"], s["msg_not_sent_count"]
+    )
+    if s.get("msg_delivered_count") is not None:
+        extra += ", {} delivered, {} not delivered".format(
+            s["msg_delivered_count"], s["msg_undelivered_count"]
+        )
+    return "Twilio {}: {} recipient(s), {} queued{}. {}".format(
+        action_label, len(results), s["msg_queued_count"], extra, status
     )
 
 

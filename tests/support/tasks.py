@@ -1,0 +1,99 @@
+"""Helpers for the issue-7 tests: sandboxes with chosen status speed, and a
+Task run that records live progress snapshots and can be cancelled.
+
+Everything a user could see goes through ``runner.record`` for the leak guard.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from support import runner
+from ue_twilio import Settings, Task
+from ue_twilio.sandbox import Sandbox
+
+
+@dataclass
+class LiveRun(runner.Run):
+    snapshots: List[Any] = field(default_factory=list)
+    snapshot_times: List[float] = field(default_factory=list)
+    cancelled_at: Optional[float] = None
+    returned_at: float = 0.0
+
+
+def start_sandbox(secrets, status_interval: float = 0.1) -> Sandbox:
+    """A started sandbox whose token is registered with the leak guard."""
+    token = "issue7-token-{}".format(id(object()))
+    box = Sandbox(auth_token=token, status_interval=status_interval).start()
+    secrets.add(token)
+    return box
+
+
+def check_conformance(box: Sandbox) -> None:
+    from support import oai
+
+    for entry in box.journal:
+        if entry.created_sid:
+            oai.check_request(entry.method, entry.path, entry.params)
+
+
+def run_live(
+    fields: Any,
+    api_url: str,
+    cancel_after: Optional[float] = None,
+    **settings: Any,
+) -> LiveRun:
+    """Task in-process, DEBUG log captured as STDERR, snapshots recorded."""
+    stream = io.StringIO()
+    logger = logging.getLogger("ue_twilio.test.live.{}".format(id(stream)))
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    snapshots: List[Any] = []
+    times: List[float] = []
+
+    def on_progress(snapshot):
+        times.append(time.monotonic())
+        snapshots.append(snapshot)
+
+    task = Task(fields, Settings(api_url=api_url, **settings), logger, on_progress)
+    cancelled: Dict[str, float] = {}
+    if cancel_after is not None:
+
+        def cancel():
+            time.sleep(cancel_after)
+            cancelled["at"] = time.time()
+            task.cancel()
+            task.cancel()
+
+        threading.Thread(target=cancel, daemon=True).start()
+    try:
+        outcome = task.run()
+    finally:
+        logger.removeHandler(handler)
+    returned = time.time()
+    text = outcome.output_json()
+    stderr = stream.getvalue()
+    records = [json.dumps(s.output_fields()) for s in snapshots]
+    runner.record(text, stderr, outcome.summary, outcome.status_description, *records)
+    return LiveRun(
+        outcome.exit_code,
+        json.loads(text),
+        outcome.summary,
+        stderr,
+        snapshots=snapshots,
+        snapshot_times=times,
+        cancelled_at=cancelled.get("at"),
+        returned_at=returned,
+    )
+
+
+def statuses(run: runner.Run) -> List[str]:
+    return [r["status"] for r in run.output["result"]["recipients"]]

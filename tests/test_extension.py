@@ -1,0 +1,232 @@
+"""The agent adapter under the ``universal_extension`` stand-in.
+
+Live progress through ``ui.update_output_fields``, the Test Connection
+dynamic command, resend state across reruns, and the same rc and output as
+the CLI for the same fields, with both credential shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+
+import pytest
+
+from support import agent, runner
+from support.runner import fields_for, run_cli
+from support.tasks import start_sandbox
+
+THREE = "+15558675310, +15005550001, +15558675312"
+UNSENT_ONLY = {"resend_policy": ["unsent_only"]}
+
+
+def _ui():
+    agent._support_on_path()
+    return sys.modules["universal_extension"].ui
+
+
+def _run(fields, **kwargs):
+    run = agent.run_extension(fields, **kwargs)
+    runner.record(run.stdout, run.stderr, run.result.message, run.result.unv_output)
+    runner.record(*[json.dumps(update) for update in _ui().calls()])
+    return run
+
+
+def _output(run):
+    return json.loads(run.result.unv_output)
+
+
+def _without_sids(output):
+    for recipient in output["result"]["recipients"]:
+        recipient["sid"] = "SID" if recipient["sid"] else None
+    return output
+
+
+@pytest.fixture
+def point(monkeypatch):
+    """Point the agent adapter at a sandbox, as UE_TWILIO_API_URL does."""
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    def to(box):
+        monkeypatch.setenv("UE_TWILIO_API_URL", box.url)
+        return box
+
+    return to
+
+
+@pytest.fixture
+def sandbox(sandbox, point):
+    return point(sandbox)
+
+
+@pytest.fixture(autouse=True)
+def private_tempdir(tmp_path, monkeypatch):
+    """The agent's temporary directory, where the resend state file goes."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("nested", [True, False], ids=["nested", "flattened"])
+@pytest.mark.parametrize("tracking", [False, True], ids=["queue", "track"])
+def test_agent_and_cli_give_the_same_rc_and_output(sandbox, nested, tracking):
+    extra = {"wait_for_delivery": True, "delivery_timeout": 30} if tracking else {}
+    fields = fields_for(sandbox, recipients=THREE, nested=nested, **extra)
+    cli = run_cli(fields, sandbox.url)
+    ran = _run(fields)
+    assert ran.result.rc == cli.rc == 21
+    assert ran.result.message == cli.output["status_description"]
+    assert _without_sids(_output(ran)) == _without_sids(cli.output)
+    assert "Twilio SMS: 3 recipient(s), 2 queued" in ran.stdout
+    assert len(sandbox.creates()) == 4  # the failing number is never created
+
+
+def test_live_progress_at_most_once_a_second_then_final(sandbox):
+    sandbox.faults.latency = 0.05
+    numbers = ["+1555{:07d}".format(i) for i in range(45)] + ["+15005550001"]
+    fields = fields_for(
+        sandbox, recipients=",".join(numbers), max_concurrent_requests=1
+    )
+    ran = _run(fields)
+    assert ran.result.rc == 21
+    updates = _ui().updates[:]
+    assert len(updates) >= 3, updates
+    times = [t for t, _ in updates]
+    gaps = [b - a for a, b in zip(times[:-2], times[1:-1])]
+    assert all(gap >= 0.99 for gap in gaps), gaps
+    values = [fields for _, fields in updates]
+    assert all(set(v) == {"queued_count", "failed_count"} for v in values)
+    assert values[-1] == {"queued_count": 45, "failed_count": 1}
+    queued = [v["queued_count"] for v in values]
+    assert queued == sorted(queued) and 0 < queued[1] < 45
+    stats = _output(ran)["result"]["stats"]
+    assert stats["msg_queued_count"] == 45 and stats["msg_failed_count"] == 1
+
+
+def test_live_progress_includes_delivered_count_when_tracking(sandbox):
+    fields = fields_for(
+        sandbox,
+        recipients="+15558675310, +15005550011",
+        wait_for_delivery=True,
+        delivery_timeout=30,
+    )
+    ran = _run(fields)
+    assert ran.result.rc == 22
+    assert ran.result.message == "FAIL: Not all messages were delivered."
+    values = _ui().calls()
+    assert all("delivered_count" in v for v in values)
+    assert values[-1] == {"queued_count": 2, "failed_count": 0, "delivered_count": 1}
+
+
+def test_cancel_while_tracking_returns_promptly(secret_guard, point):
+    box = point(start_sandbox(secret_guard, status_interval=1000.0))
+    try:
+        fields = fields_for(
+            box, recipients="+15558675310, +15558675311", wait_for_delivery=True
+        )
+        ran = _run(fields, cancel_after=1.5, cancel_times=2)
+        assert ran.finished - ran.cancel_times[0][0] < 0.5
+        assert ran.result.rc == 21
+        assert "cancelled" in ran.result.message
+        last = _ui().calls()[-1]
+        assert last == {"queued_count": 2, "failed_count": 0, "delivered_count": 0}
+    finally:
+        box.stop()
+
+
+def test_test_connection_command(sandbox):
+    fields = {
+        "twilio_credentials.user": sandbox.account_sid,
+        "twilio_credentials.password": sandbox.auth_token,
+        "proxy_type": [None],
+    }
+    result, stdout, stderr = agent.run_command("test_connection", fields)
+    runner.record(stdout, stderr, result.message, result.output_data)
+    assert result.rc == 0
+    assert result.message.startswith("SUCCESS: Connected to Twilio")
+    assert result.output is True
+    assert result.output_name == "test_connection.json"
+    document = json.loads(result.output_data)
+    assert document["exit_code"] == 0
+    assert document["result"]["account"]["status"] == "active"
+    assert [e.method for e in sandbox.journal] == ["GET"]
+    assert sandbox.creates() == []
+
+
+def test_test_connection_command_bad_token(sandbox):
+    fields = {"twilio_credentials": {"user": sandbox.account_sid, "password": "bad"}}
+    result, stdout, stderr = agent.run_command("test_connection", fields)
+    runner.record(stdout, stderr, result.message, result.output_data)
+    assert result.rc == 2
+    assert result.message.startswith("AUTHENTICATION_ERROR: ")
+    assert json.loads(result.output_data)["exit_code"] == 2
+
+
+def _resend_fields(sandbox):
+    sandbox.script("http_500")  # the first request (the probe) fails
+    return fields_for(
+        sandbox, recipients=THREE.replace("+15005550001", "+15558675311"), **UNSENT_ONLY
+    )
+
+
+def _sent_to(sandbox):
+    return [e.params["To"][0] for e in sandbox.creates()]
+
+
+def test_rerun_reads_the_preserved_resend_state_field(sandbox):
+    fields = _resend_fields(sandbox)
+    first = _run(fields, uip={"instance_id": "instance-a"})
+    assert first.result.rc == 21
+    record = _ui().latest()["resend_state"]
+    assert record.startswith("1.")
+    sandbox.clear_journal()
+    rerun = dict(fields, resend_state=record)
+    second = _run(rerun, uip={"instance_id": "instance-b"})
+    assert second.result.rc == 0
+    assert _sent_to(sandbox) == ["+15558675310"]
+    output = _output(second)
+    assert output["result"]["resend"] == {"record_source": "resend_state field"}
+    assert [r["status"] for r in output["result"]["recipients"]] == [
+        "queued",
+        "skipped",
+        "skipped",
+    ]
+
+
+def test_rerun_falls_back_to_the_state_file(sandbox, private_tempdir):
+    fields = _resend_fields(sandbox)
+    _run(fields, uip={"instance_id": "0f3a6b1c"})
+    assert (private_tempdir / "ue-twilio-resend-0f3a6b1c.json").exists()
+    sandbox.clear_journal()
+    second = _run(fields, uip={"instance_id": "0f3a6b1c"})
+    assert second.result.rc == 0
+    assert _sent_to(sandbox) == ["+15558675310"]
+    assert _output(second)["result"]["resend"] == {"record_source": "state file"}
+
+
+def test_rerun_without_any_record_sends_to_all_with_a_warning(sandbox):
+    fields = _resend_fields(sandbox)
+    _run(fields, uip={"instance_id": "first"})
+    sandbox.clear_journal()
+    second = _run(fields, uip={"instance_id": "other"})
+    assert second.result.rc == 0
+    assert len(sandbox.creates()) == 3
+    assert "no record of an earlier run" in second.stderr
+
+
+def test_instance_id_cannot_escape_the_temp_dir(sandbox, private_tempdir):
+    fields = fields_for(sandbox, **UNSENT_ONLY)
+    _run(fields, uip={"instance_id": "../../etc/evil id"})
+    names = [p.name for p in private_tempdir.iterdir()]
+    assert names == ["ue-twilio-resend-etcevilid.json"]
+
+
+def test_a_failing_progress_update_does_not_fail_the_task(sandbox, monkeypatch):
+    def refuse(fields):
+        raise RuntimeError("controller unreachable")
+
+    monkeypatch.setattr(_ui(), "update_output_fields", refuse)
+    ran = _run(fields_for(sandbox, recipients="+15558675310, +15558675311"))
+    assert ran.result.rc == 0
+    assert ran.stderr.count("Progress update failed (RuntimeError)") == 1

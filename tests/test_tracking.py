@@ -1,0 +1,299 @@
+"""Wait For Delivery through the sandbox's advancing statuses."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from support.runner import fields_for, run_cli
+from support.tasks import check_conformance, run_live, start_sandbox, statuses
+from ue_twilio import Settings
+from ue_twilio.client import TwilioClient
+from ue_twilio.results import QUEUED, RecipientResult
+from ue_twilio.tracking import Tracker
+
+GOOD = "+15558675310"
+UNDELIVERED = "+15005550011"  # message undelivered / call no-answer
+FAILED = "+15005550012"  # message failed / call busy
+NOT_DELIVERED = "FAIL: Not all messages were delivered."
+
+
+@pytest.fixture
+def make_box(secret_guard):
+    boxes = []
+
+    def make(status_interval: float = 0.1):
+        box = start_sandbox(secret_guard, status_interval)
+        boxes.append(box)
+        return box
+
+    yield make
+    for box in boxes:
+        box.stop()
+    for box in boxes:
+        assert box.errors == []
+        check_conformance(box)
+
+
+def _tracked(box, recipients, **extra):
+    extra.setdefault("delivery_timeout", 30)
+    return fields_for(box, recipients=recipients, wait_for_delivery=True, **extra)
+
+
+def _gets(box):
+    return [e for e in box.journal if e.method == "GET"]
+
+
+def test_delivered_and_undelivered_messages_exit_22(make_box):
+    box = make_box()
+    fields = _tracked(box, ", ".join([GOOD, UNDELIVERED, FAILED]))
+    run = run_cli(fields, box.url)
+    assert run.rc == 22
+    assert run.output["status_description"] == NOT_DELIVERED
+    assert run.output["changed"] is True
+    assert run.stats == {
+        "msg_queued_count": 3,
+        "msg_failed_count": 0,
+        "msg_not_sent_count": 0,
+        "msg_delivered_count": 1,
+        "msg_undelivered_count": 2,
+    }
+    recipients = run.output["result"]["recipients"]
+    assert [r["status"] for r in recipients] == ["delivered", "undelivered", "failed"]
+    assert [r["error_code"] for r in recipients] == [None, 30003, 30008]
+    assert all(r["sid"].startswith("SM") for r in recipients)
+    assert "Not delivered: +15005550011: undelivered (Twilio error 30003" in run.stderr
+    assert "Not delivered: +15005550012: failed (Twilio error 30008" in run.stderr
+    # only the three creates and fetches of exactly those messages
+    created = {e.created_sid for e in box.creates()}
+    assert len(box.creates()) == 3
+    fetched = {e.path.rsplit("/", 1)[1][: -len(".json")] for e in _gets(box)}
+    assert fetched == created
+
+
+def test_all_delivered_exit_0(make_box):
+    box = make_box()
+    run = run_live(_tracked(box, "+15558675310, +15558675311"), box.url)
+    assert run.rc == 0, run.stderr
+    assert run.output["status_description"] == "SUCCESS: Task executed successfully."
+    assert run.stats["msg_delivered_count"] == 2
+    assert run.stats["msg_undelivered_count"] == 0
+    assert statuses(run) == ["delivered", "delivered"]
+    assert run.output["invocation"]["fields"]["wait_for_delivery"] is True
+    assert run.output["invocation"]["fields"]["delivery_timeout"] == 30
+
+
+def test_read_whatsapp_counts_as_delivered(make_box):
+    box = make_box()
+    box.set_outcome(GOOD, "read")
+    fields = _tracked(box, GOOD, action="whatsapp_message")
+    run = run_live(fields, box.url)
+    assert run.rc == 0
+    assert statuses(run) == ["read"]
+    assert run.stats["msg_delivered_count"] == 1
+
+
+def test_calls_completed_versus_no_answer_and_busy(make_box):
+    box = make_box()
+    box.set_outcome("+15558675399", "failed")
+    recipients = ", ".join([GOOD, UNDELIVERED, FAILED, "+15558675399"])
+    fields = _tracked(box, recipients, action="voice_message")
+    run = run_live(fields, box.url)
+    assert run.rc == 22
+    assert statuses(run) == ["completed", "no-answer", "busy", "failed"]
+    assert run.stats["msg_delivered_count"] == 1
+    assert run.stats["msg_undelivered_count"] == 3
+    assert all(e.path.endswith(".json") and "/Calls/CA" in e.path for e in _gets(box))
+
+
+def test_without_tracking_nothing_is_fetched(make_box):
+    box = make_box()
+    run = run_live(fields_for(box, recipients=UNDELIVERED), box.url)
+    assert run.rc == 0
+    assert statuses(run) == ["queued"]
+    assert "msg_delivered_count" not in run.stats
+    assert _gets(box) == []
+    assert all("delivered_count" not in s.output_fields() for s in run.snapshots)
+
+
+def test_still_pending_at_the_timeout_is_undelivered_and_says_so(make_box):
+    box = make_box(status_interval=6.0)  # sent at 6 s, final at 12 s
+    fields = _tracked(box, GOOD, delivery_timeout=10)
+    started = time.monotonic()
+    run = run_live(fields, box.url)
+    elapsed = time.monotonic() - started
+    assert 9.5 <= elapsed < 12, elapsed
+    assert run.rc == 22
+    assert run.output["status_description"] == NOT_DELIVERED
+    (recipient,) = run.output["result"]["recipients"]
+    assert recipient["status"] == "sent"
+    assert recipient["error_message"] == (
+        "no final status within the delivery timeout of 10 s; last status: sent"
+    )
+    assert run.stats["msg_undelivered_count"] == 1
+    assert "had no final status when the delivery timeout of 10 s ended" in run.stderr
+
+
+def test_cancel_during_tracking_stops_within_100_ms(make_box):
+    box = make_box(status_interval=1000.0)  # never final
+    numbers = ["+1555{:07d}".format(i) for i in range(8)]
+    fields = _tracked(box, ",".join(numbers), max_concurrent_requests=2)
+    run = run_live(fields, box.url, cancel_after=2.5)
+    assert run.cancelled_at is not None
+    assert run.returned_at - run.cancelled_at < 0.5
+    last_start = max(e.time for e in box.journal)
+    assert last_start - run.cancelled_at <= 0.1
+    assert _gets(box), "tracking never polled"
+    assert run.rc == 21
+    assert run.output["status_description"] == (
+        "FAIL: Task was cancelled: 8 queued, 0 failed, 0 not sent, 0 delivered."
+    )
+    recipients = run.output["result"]["recipients"]
+    assert {r["status"] for r in recipients} == {"queued"}
+    assert recipients[0]["error_message"] == (
+        "delivery tracking was cancelled; last status: queued"
+    )
+    assert run.stats["msg_undelivered_count"] == 8
+
+
+def test_rate_limited_polls_back_off_and_finish(make_box):
+    box = make_box(status_interval=0.05)
+    box.faults.concurrency_cap = 1
+    box.faults.latency = 0.02
+    numbers = ["+1555{:07d}".format(i) for i in range(12)]
+    fields = _tracked(box, ",".join(numbers), max_concurrent_requests=6)
+    run = run_live(fields, box.url)
+    assert run.rc == 0, run.output["status_description"]
+    assert run.stats["msg_delivered_count"] == 12
+    assert sorted(e.params["To"][0] for e in box.creates()) == numbers
+    assert any(e.status == 429 for e in _gets(box)), "no 429 while tracking"
+
+
+def test_forbidden_fetch_ends_tracking_with_exit_22(make_box):
+    """Test credentials may create but not fetch (403): say so, do not hang."""
+    box = make_box(status_interval=0.1)
+
+    def forbid_after_creates():
+        deadline = time.monotonic() + 10
+        while len(box.creates()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        box.faults.forbidden = True
+
+    threading.Thread(target=forbid_after_creates, daemon=True).start()
+    run = run_live(_tracked(box, "+15558675310, +15558675311"), box.url)
+    assert run.rc == 22
+    assert "Delivery tracking stopped: AUTHORIZATION_ERROR" in run.stderr
+    message = run.output["result"]["recipients"][0]["error_message"]
+    assert message.startswith("the status could not be fetched (AUTHORIZATION_ERROR")
+    assert run.stats["msg_undelivered_count"] == 2
+
+
+def test_queued_without_sid_cannot_be_followed(make_box):
+    box = make_box()
+    box.script("no_sid")
+    run = run_live(_tracked(box, GOOD), box.url)
+    assert run.rc == 22
+    (recipient,) = run.output["result"]["recipients"]
+    assert recipient["status"] == "unknown"
+    assert "no SID" in recipient["error_message"]
+    assert _gets(box) == []
+
+
+def test_messaging_service_accepted_then_delivered(make_box):
+    box = make_box()
+    service = "MG" + "1" * 32
+    fields = _tracked(box, GOOD, sender=service)
+    run = run_live(fields, box.url)
+    assert run.rc == 0
+    assert statuses(run) == ["delivered"]
+    assert box.creates()[0].params["MessagingServiceSid"] == [service]
+
+
+def test_tracking_reports_live_delivered_count(make_box):
+    box = make_box(status_interval=0.8)
+    numbers = ["+1555{:07d}".format(i) for i in range(4)]
+    run = run_live(_tracked(box, ",".join(numbers)), box.url)
+    assert run.rc == 0
+    fields = [s.output_fields() for s in run.snapshots]
+    assert all("delivered_count" in f for f in fields)
+    assert fields[-1] == {"queued_count": 4, "failed_count": 0, "delivered_count": 4}
+    assert run.snapshots[-1].final and not any(s.final for s in run.snapshots[:-1])
+    gaps = [b - a for a, b in zip(run.snapshot_times[:-2], run.snapshot_times[1:-1])]
+    assert all(gap >= 0.99 for gap in gaps), gaps
+
+
+def test_tracker_alone_honours_a_short_timeout_and_cancel(make_box, secret_guard):
+    """The Tracker on its own: bounded by its timeout, and cancellable."""
+    box = make_box(status_interval=1000.0)
+    client = TwilioClient(box.account_sid, box.auth_token, Settings(api_url=box.url))
+    try:
+        sids = [_create(client, "+1555000000{}".format(i)) for i in range(3)]
+        results = [RecipientResult("+1", QUEUED, sid=sid) for sid in sids]
+        log = logging.getLogger("ue_twilio.test.tracker")
+        never = threading.Event()
+        tracker = Tracker(
+            lambda sid: client.fetch("Messages", sid),
+            results,
+            False,
+            timeout=0.6,
+            max_concurrent=2,
+            log=log,
+            cancelled=never,
+            poll_first=0.1,
+        )
+        started = time.monotonic()
+        report = tracker.run()
+        assert 0.55 <= time.monotonic() - started < 0.9
+        assert (report.delivered, report.undelivered, report.pending) == (0, 3, 3)
+        cancel = threading.Event()
+        results = [RecipientResult("+1", QUEUED, sid=sid) for sid in sids]
+        tracker = Tracker(
+            lambda sid: client.fetch("Messages", sid),
+            results,
+            False,
+            timeout=60,
+            max_concurrent=2,
+            log=log,
+            cancelled=cancel,
+            poll_first=0.1,
+        )
+        cancelled_at = []
+
+        def cancel_now():
+            cancelled_at.append(time.monotonic())
+            cancel.set()
+
+        threading.Timer(0.4, cancel_now).start()
+        report = tracker.run()
+        assert time.monotonic() - cancelled_at[0] < 0.1
+        assert report.cancelled and report.pending == 3
+    finally:
+        client.close()
+
+
+def _create(client, to):
+    reply = client.create("Messages", {"From": "+15005550006", "To": to, "Body": "x"})
+    assert reply.sid
+    return reply.sid
+
+
+def test_long_lists_keep_the_undelivered_in_the_output():
+    from ue_twilio.outcome import recipients_detail
+    from ue_twilio.results import FAILED, SKIPPED
+
+    results = [RecipientResult("+1555{:07d}".format(i), QUEUED) for i in range(10001)]
+    results[0].delivery = "delivered"
+    results[1].delivery = "undelivered"
+    results[2].delivery = "sent"  # pending at the timeout
+    results[3] = RecipientResult("+15550000003", FAILED, error_message="x")
+    results[4] = RecipientResult("+15550000004", SKIPPED)
+    detail = recipients_detail(results)
+    assert detail["recipients_listed"] == "not_queued_only"
+    assert [r["status"] for r in detail["recipients"]] == [
+        "undelivered",
+        "sent",
+        "failed",
+    ]
