@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import sys
 from pathlib import Path
+from typing import Optional
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -13,17 +14,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import runner  # noqa: E402
 
-SECRETS = set()
+BASIC_PAIRS = set()
 
 
-def register_secret(secret: str) -> None:
-    """Tests add proxy passwords and other secrets they use."""
-    SECRETS.add(secret)
+class _Secrets(set):
+    """The secrets of one test; ``add_pair`` also guards the Basic auth header."""
+
+    def add_pair(self, user: str, secret: str) -> None:
+        self.add(secret)
+        BASIC_PAIRS.add((user, secret))
+
+
+SECRETS = _Secrets()
+
+
+def register_secret(secret: str, user: Optional[str] = None) -> None:
+    """Tests add proxy passwords and other secrets they use (with the user name
+    when the secret travels in a Basic auth header, as sid:token or a proxy's
+    user:password do)."""
+    if user is None:
+        SECRETS.add(secret)
+    else:
+        SECRETS.add_pair(user, secret)
 
 
 def _forms(secret: str):
     yield secret
     yield quote(secret, safe="")
+    yield quote(secret)  # as in a URL path: '/' kept
     yield quote_plus(secret, safe="")
 
 
@@ -36,6 +54,7 @@ def secret_guard():
     """Every test: no secret in anything a user could have seen."""
     runner.SEEN_TEXT.clear()
     SECRETS.clear()
+    BASIC_PAIRS.clear()
     yield SECRETS
     seen = "\n".join(runner.SEEN_TEXT)
     for secret in list(SECRETS):
@@ -45,9 +64,6 @@ def secret_guard():
         encoded = _basic(user, secret)
         assert encoded not in seen and encoded.rstrip("=") not in seen
     BASIC_PAIRS.clear()
-
-
-BASIC_PAIRS = set()
 
 
 @pytest.fixture

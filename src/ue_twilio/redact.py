@@ -37,12 +37,22 @@ class Redactor:
         return text
 
 
+# "surrogatepass": a raw field may hold a lone surrogate (JSON "\ud800"); the
+# redactor is built before validation refuses it and must not crash on it.
+_ERRORS = "surrogatepass"
+
+
 def _forms(secret: str) -> set:
-    return {secret, quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)}
+    return {
+        secret,
+        quote(secret, safe="", errors=_ERRORS),
+        quote_plus(secret, safe="", errors=_ERRORS),
+        quote(secret, errors=_ERRORS),
+    }
 
 
 def _basic_forms(user: str, password: str) -> set:
-    raw = "{}:{}".format(user, password).encode("utf-8")
+    raw = "{}:{}".format(user, password).encode("utf-8", _ERRORS)
     encoded = base64.b64encode(raw).decode("ascii")
     return {encoded, encoded.rstrip("=")}
 

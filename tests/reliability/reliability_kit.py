@@ -1,0 +1,144 @@
+"""Helpers shared by the reliability tests: actions, counts, journal checks.
+
+Every helper that runs the task records what a user would see (runner.record),
+so the suite's secret guard checks it too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import threading
+import time
+from collections import Counter
+from typing import Any, Callable, Dict, List, Optional
+
+from support import runner
+from support.runner import Run
+from ue_twilio import Settings, Task
+
+ACTIONS = ("sms_message", "whatsapp_message", "voice_message")
+THREE = ["+15558675310", "+15558675311", "+15558675312"]
+FORWARDED = re.compile(r"(whatsapp:)?\+[1-9][0-9]{1,14}")
+PROXY_USER = "relay ops"
+# Characters that break naive URL building, Basic auth parsing or redaction.
+PROXY_PASSWORD = "r3l:@y/p%40ss w0rd+"
+
+
+def resource_of(action: str) -> str:
+    return "Calls.json" if action == "voice_message" else "Messages.json"
+
+
+def number_of(entry) -> str:
+    """The recipient of a journal entry, without the WhatsApp prefix."""
+    to = entry.params.get("To", [""])[0]
+    return to[len("whatsapp:") :] if to.startswith("whatsapp:") else to
+
+
+def creates_per_number(box, action: str) -> Counter:
+    return Counter(number_of(e) for e in box.creates(resource_of(action)))
+
+
+def attempts_per_number(box) -> Counter:
+    return Counter(number_of(e) for e in box.journal if e.method == "POST")
+
+
+def assert_counts(run: Run, total: int, queued: int, failed: int, not_sent: int):
+    """The three counts add up to the recipients and match the per-recipient list."""
+    stats = run.stats
+    assert stats == {
+        "msg_queued_count": queued,
+        "msg_failed_count": failed,
+        "msg_not_sent_count": not_sent,
+    }, run.stderr
+    assert queued + failed + not_sent == total
+    listed = Counter(r["status"] for r in run.output["result"]["recipients"])
+    assert listed["failed"] == failed and listed["not_sent"] == not_sent
+
+
+def assert_created_at_most_once(box, action: str) -> None:
+    """No recipient was created twice (Twilio would have texted them twice)."""
+    twice = {n: c for n, c in creates_per_number(box, action).items() if c > 1}
+    assert not twice, "created more than once: {}".format(twice)
+
+
+def assert_forwarded_numbers_are_e164(box) -> None:
+    for entry in box.journal:
+        for key in ("To", "From"):
+            for value in entry.params.get(key, []):
+                assert FORWARDED.fullmatch(value), (key, ascii(value))
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll (bounded) until predicate() holds; returns whether it did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+class CancelledRun:
+    """Run a Task in-process, cancel it from another thread, time the return."""
+
+    def __init__(
+        self,
+        fields: Dict[str, Any],
+        settings: Settings,
+        cancel_when: Callable[[], bool],
+        cancel_timeout: float = 10.0,
+    ) -> None:
+        self.fields = fields
+        self.settings = settings
+        self.cancel_when = cancel_when
+        self.cancel_timeout = cancel_timeout
+        self.cancelled_at: Optional[float] = None
+
+    def run(self) -> Run:
+        stream = io.StringIO()
+        logger = _capturing_logger(stream)
+        task = Task(self.fields, self.settings, logger)
+        canceller = threading.Thread(target=self._cancel, args=(task,), daemon=True)
+        canceller.start()
+        try:
+            outcome = task.run()
+        finally:
+            self.returned_at = time.monotonic()
+            logger.handlers.clear()
+        canceller.join(timeout=self.cancel_timeout)
+        text = outcome.output_json()
+        log = stream.getvalue()
+        runner.record(text, log, outcome.summary, outcome.status_description)
+        return Run(outcome.exit_code, json.loads(text), outcome.summary, log)
+
+    def _cancel(self, task: Task) -> None:
+        wait_until(self.cancel_when, self.cancel_timeout)
+        self.cancelled_at = time.monotonic()
+        task.cancel()
+        task.cancel()  # the agent may call extension_cancel twice
+
+    @property
+    def seconds_after_cancel(self) -> float:
+        assert self.cancelled_at is not None, "the cancel never happened"
+        return self.returned_at - self.cancelled_at
+
+
+def _capturing_logger(stream: io.StringIO) -> logging.Logger:
+    logger = logging.getLogger("ue_twilio.reliability.{}".format(id(stream)))
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    return logger
+
+
+def in_flight(box) -> Callable[[], bool]:
+    """True once the sandbox holds a request it has not answered yet."""
+    return lambda: any(e.status is None for e in box.journal)
+
+
+def journal_statuses(box) -> List[Optional[int]]:
+    return [e.status for e in box.journal]
