@@ -1,0 +1,200 @@
+"""The ``ue-twilio`` command as a user runs it: real subprocesses, real sandbox."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from support.runner import cli_env, fields_for, record, run_cli
+
+CLI = [sys.executable, "-m", "ue_twilio"]
+
+
+def _run(args, env=None, timeout=60, **kwargs):
+    proc = subprocess.run(
+        CLI + args,
+        capture_output=True,
+        text=True,
+        env=env or cli_env(),
+        timeout=timeout,
+        **kwargs,
+    )
+    record(proc.stdout, proc.stderr)
+    return proc
+
+
+def test_demo_sends_through_the_built_in_sandbox():
+    proc = _run(["demo"])
+    assert proc.returncode == 0, proc.stderr
+    assert "Sandbox (local Twilio-compatible API) at http://127.0.0.1:" in proc.stdout
+    start = proc.stdout.index("{")
+    output, _ = json.JSONDecoder().raw_decode(proc.stdout[start:])
+    assert output["exit_code"] == 0
+    assert output["result"]["stats"]["msg_queued_count"] == 3
+    assert proc.stdout.count("POST /2010-04-01/Accounts/") == 3
+
+
+def test_send_uses_twilio_environment_credentials(sandbox):
+    env = cli_env(
+        sandbox.url,
+        TWILIO_ACCOUNT_SID=sandbox.account_sid,
+        TWILIO_AUTH_TOKEN=sandbox.auth_token,
+    )
+    args = ["send", "--from", "+15005550006", "--to", "+15558675310,+15558675311"]
+    proc = _run(args + ["--to", "+15558675312", "--message", "db01 down"], env=env)
+    assert proc.returncode == 0, proc.stderr
+    output = json.loads(proc.stdout)
+    assert output["invocation"]["fields"]["recipient_list"] == [
+        "+15558675310",
+        "+15558675311",
+        "+15558675312",
+    ]
+    bodies = {e.params["Body"][0] for e in sandbox.creates()}
+    assert bodies == {"db01 down"} and len(sandbox.journal) == 3
+
+
+def test_send_voice_and_run_give_the_same_output(sandbox):
+    env = cli_env(
+        sandbox.url,
+        TWILIO_ACCOUNT_SID=sandbox.account_sid,
+        TWILIO_AUTH_TOKEN=sandbox.auth_token,
+    )
+    send = _run(
+        [
+            "send",
+            "--action",
+            "voice",
+            "--from",
+            "+15005550006",
+            "--to",
+            "+15558675310",
+            "--message",
+            "Wake up",
+            "--answer-timeout",
+            "20",
+            "--call-max-duration",
+            "90",
+        ],
+        env=env,
+    )
+    fields = fields_for(
+        sandbox,
+        action="voice_message",
+        message="Wake up",
+        answer_timeout=20,
+        call_max_duration=90,
+    )
+    run = run_cli(fields, sandbox.url)
+    sent = json.loads(send.stdout)
+    assert send.returncode == run.rc == 0
+    for output in (sent, run.output):
+        for recipient in output["result"]["recipients"]:
+            recipient["sid"] = "CA-any"
+    assert sent == run.output
+    calls = sandbox.creates("Calls.json")
+    assert [c.params["Timeout"] for c in calls] == [["20"], ["20"]]
+
+
+def test_send_without_credentials_is_a_validation_error(sandbox):
+    env = cli_env(sandbox.url)
+    env.pop("TWILIO_ACCOUNT_SID", None)
+    env.pop("TWILIO_AUTH_TOKEN", None)
+    proc = _run(
+        ["send", "--from", "+15005550006", "--to", "+15558675310", "--message", "x"],
+        env=env,
+    )
+    assert proc.returncode == 20
+    output = json.loads(proc.stdout)
+    assert output["status_description"].startswith(
+        "DATA_VALIDATION_ERROR: Twilio Credentials:"
+    )
+    assert sandbox.journal == []
+
+
+def test_unreadable_fields_file_exits_20_without_traceback(tmp_path):
+    broken = tmp_path / "fields.json"
+    broken.write_text("{not json")
+    for path in (str(broken), str(tmp_path / "missing.json")):
+        proc = _run(["run", "--fields", path])
+        assert proc.returncode == 20
+        assert "cannot read --fields" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_api_url_option_beats_the_environment(sandbox):
+    env = cli_env("http://127.0.0.1:9")  # nothing listens on the discard port
+    run = run_cli(fields_for(sandbox), None, "--api-url", sandbox.url, env=env)
+    assert run.rc == 0
+    assert len(sandbox.creates()) == 1
+
+
+def test_sigint_cancels_like_the_agent(sandbox, tmp_path):
+    sandbox.faults.latency = 0.3
+    numbers = ",".join("+1555{:07d}".format(i) for i in range(40))
+    fields = fields_for(sandbox, recipients=numbers, max_concurrent_requests=2)
+    path = tmp_path / "fields.json"
+    path.write_text(json.dumps(fields))
+    proc = subprocess.Popen(
+        CLI + ["run", "--fields", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(sandbox.url),
+    )
+    deadline = time.monotonic() + 20
+    while len(sandbox.journal) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+    record(stdout, stderr)
+    output = json.loads(stdout)
+    stats = output["result"]["stats"]
+    assert proc.returncode == 21
+    assert "cancelled" in output["status_description"]
+    assert stats["msg_not_sent_count"] > 0
+    assert sum(stats.values()) == 40
+    assert "Not sent (" in stderr
+
+
+def test_sandbox_command_serves_until_terminated():
+    proc = subprocess.Popen(
+        CLI + ["sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 20
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("SANDBOX_URL="):
+                url = line.strip().split("=", 1)[1]
+        assert url and url.startswith("http://127.0.0.1:")
+        from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+        fields = {
+            "twilio_credentials": {
+                "user": DEFAULT_ACCOUNT_SID,
+                "password": DEFAULT_AUTH_TOKEN,
+            },
+            "sender": "+15005550006",
+            "recipient_list": "+15558675310",
+            "message_body_text": "hello",
+        }
+        run = run_cli(fields, url)
+        assert run.rc == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+
+
+def test_version():
+    proc = _run(["--version"])
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "1.0.0"
