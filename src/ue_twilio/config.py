@@ -7,6 +7,7 @@ no message and ends with exit 20 and a sentence that names the field.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Optional
@@ -37,6 +38,7 @@ ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 MAX_DUPLICATE_NOTICES = 10
+MAX_FILE_BYTES = 20 * 1000 * 1000
 
 
 @dataclass
@@ -133,7 +135,7 @@ def _required_text(raw: Mapping, name: str) -> str:
 
 def _recipients(raw: Mapping):
     listed = _listed_recipients(raw)
-    path = read_text(raw, "recipient_list_file")
+    path = (read_text(raw, "recipient_list_file") or "").strip()
     from_file = _file_recipients(path) if path else []
     if not listed and not from_file:
         raise ValidationError(
@@ -168,6 +170,7 @@ def _file_recipients(path: str) -> List[str]:
     numbers: List[str] = []
     try:
         with open(path, encoding="utf-8-sig") as handle:
+            _refuse_oversized(handle)
             for line_number, entry in parse_file_lines(handle):
                 if not is_e164(entry):
                     problem = "line {}: {} is not an E.164 number ({})".format(
@@ -181,9 +184,28 @@ def _file_recipients(path: str) -> List[str]:
     except UnicodeDecodeError:
         raise ValidationError(label(name), "is not UTF-8 text") from None
     except (OSError, ValueError) as exc:
-        problem = "cannot be read ({})".format(type(exc).__name__)
-        raise ValidationError(label(name), problem) from None
+        raise ValidationError(label(name), _unreadable(path, exc)) from None
     return numbers
+
+
+def _refuse_oversized(handle) -> None:
+    """A wrong path (a log, an archive) is refused before it is read into memory."""
+    size = os.fstat(handle.fileno()).st_size
+    if size > MAX_FILE_BYTES:
+        problem = "is {:,} bytes, over the limit of {:,}; is it the right file?".format(
+            size, MAX_FILE_BYTES
+        )
+        raise ValidationError(label("recipient_list_file"), problem)
+
+
+def _unreadable(path: str, exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "{} does not exist".format(show(path))
+    if isinstance(exc, IsADirectoryError):
+        return "{} is a directory, not a file".format(show(path))
+    if isinstance(exc, PermissionError):
+        return "{} cannot be read: permission denied".format(show(path))
+    return "{} cannot be read ({})".format(show(path), type(exc).__name__)
 
 
 def _duplicate_notices(repeated: List[str]) -> List[str]:

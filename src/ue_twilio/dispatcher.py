@@ -75,7 +75,7 @@ class Dispatcher:
 
     def run(self) -> List[RecipientResult]:
         started = time.monotonic()
-        self._launch(1)  # the probe: a run-wide failure costs one request
+        self._launch(1, probe=True)  # a run-wide failure costs one request
         self._supervise(started)
         workers = min(self._max_concurrent, len(self._recipients) - 1)
         if workers > 0 and not self._halt.is_set():
@@ -84,14 +84,14 @@ class Dispatcher:
         return self._freeze()
 
     # -- workers -----------------------------------------------------------
-    def _launch(self, count: int) -> None:
+    def _launch(self, count: int, probe: bool = False) -> None:
         with self._lock:
             self._active += count
             self._idle.clear()
         for number in range(count):
             name = "ue-twilio-sender-{}".format(number)
             threading.Thread(
-                target=self._work, args=(count == 1,), name=name, daemon=True
+                target=self._work, args=(probe,), name=name, daemon=True
             ).start()
 
     def _work(self, single: bool) -> None:
@@ -168,7 +168,9 @@ class Dispatcher:
 
     def _stop(self, exc: TwilioTaskError) -> None:
         with self._lock:
-            if self.error is None:
+            # After a cancel the run ends as cancelled (exit 21/1, "cancelled");
+            # an error of a request still in flight is only that recipient's.
+            if self.error is None and not self.cancelled:
                 self.error = exc
         self._halt.set()
         self._limiter.wake()
@@ -193,6 +195,13 @@ class Dispatcher:
             if result.status == FAILED:
                 self._log.error(
                     "Not queued: %s: %s", result.to, result.describe_failure()
+                )
+            elif result.status == QUEUED and result.sid is None:
+                # HTTP 201 means queued; say why the output has no sid for it.
+                self._log.warning(
+                    "Queued without a SID: %s: Twilio answered 201 but the body "
+                    "held no readable sid",
+                    result.to,
                 )
             self._logged += 1
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Dict, List, Mapping, Optional
 
 from ._version import EXTENSION_NAME, __version__
@@ -129,9 +130,12 @@ def recipients_detail(results: List[RecipientResult]) -> Dict[str, Any]:
     """
     if len(results) <= RECIPIENT_DETAIL_LIMIT:
         return {"recipients": [r.as_dict() for r in results]}
+    problems = (r for r in results if not _fine(r))
+    listed = [r.as_dict() for r in islice(problems, RECIPIENT_DETAIL_LIMIT)]
     return {
-        "recipients": [r.as_dict() for r in results if not _fine(r)],
+        "recipients": listed,
         "recipients_listed": "not_queued_only",
+        "recipients_omitted": len(results) - len(listed),
     }
 
 

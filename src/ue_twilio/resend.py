@@ -109,10 +109,14 @@ class ResendState:
         self._state_file = state_file
         self._log = log
         self._lock = threading.Lock()
-        self._index = {to: i for i, to in enumerate(config.recipients)}
+        # Only an enabled state pays for the index and the bitmaps.
+        size = _size(self._count) if self.enabled else 0
+        self._index = (
+            {to: i for i, to in enumerate(config.recipients)} if self.enabled else {}
+        )
         self._digest = fingerprint(config) if self.enabled else ""
-        self._earlier = bytearray(_size(self._count))
-        self._bits = bytearray(_size(self._count))
+        self._earlier = bytearray(size)
+        self._bits = bytearray(size)
         self._file_warned = False
         self._long_noted = False
         if self.enabled:

@@ -1,0 +1,356 @@
+"""Concurrent sending through the real sandbox: order, fan-out, 429s, cancel.
+
+Each test asserts what a user or Twilio would notice: the exit code and the
+Extension Output, the order of STDERR lines, and what reached the sandbox
+(its journal and the concurrency it saw).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from support.runner import cli_env, fields_for, record, run_cli, run_task
+from ue_twilio import Settings, Task
+from ue_twilio.dispatcher import MAX_RATE_LIMIT_RETRIES
+
+# Magic numbers the sandbox refuses (as Twilio's test credentials do).
+FAILING = {
+    "+15005550001": 21211,
+    "+15005550002": 21612,
+    "+15005550003": 21408,
+    "+15005550004": 21610,
+    "+15005550009": 21614,
+}
+
+
+def numbers(count, start=0):
+    return ["+1555{:07d}".format(start + i) for i in range(count)]
+
+
+def created_to(sandbox):
+    return [e.params["To"][0] for e in sandbox.creates()]
+
+
+def not_queued_lines(stderr):
+    return re.findall(r"Not queued: (\+\d+): ", stderr)
+
+
+def cancel_after(task, seconds, stamps):
+    def later():
+        time.sleep(seconds)
+        stamps.append(time.time())
+        task.cancel()
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    return thread
+
+
+# -- order ----------------------------------------------------------------
+def test_results_and_stderr_stay_in_recipient_order_under_jitter(sandbox):
+    sandbox.faults.latency = 0.01
+    sandbox.faults.jitter = 0.08
+    recipients = numbers(40)
+    for position, number in zip((3, 11, 12, 25, 39), FAILING):
+        recipients[position] = number
+    fields = fields_for(
+        sandbox, recipients=",".join(recipients), max_concurrent_requests=8
+    )
+    run = run_task(fields, sandbox.url)
+
+    assert run.rc == 21
+    listed = run.output["result"]["recipients"]
+    assert [r["to"] for r in listed] == recipients
+    expected = ["failed" if to in FAILING else "queued" for to in recipients]
+    assert [r["status"] for r in listed] == expected
+    assert [r["error_code"] for r in listed if r["error_code"]] == [
+        FAILING[n] for n in recipients if n in FAILING
+    ]
+    assert not_queued_lines(run.stderr) == [n for n in recipients if n in FAILING]
+    assert sandbox.max_in_flight > 1, "the requests were not concurrent"
+    assert sorted(created_to(sandbox)) == sorted(
+        n for n in recipients if n not in FAILING
+    )
+
+
+def test_one_concurrent_request_sends_to_everyone(sandbox):
+    recipients = numbers(5)
+    fields = fields_for(
+        sandbox, recipients=",".join(recipients), max_concurrent_requests=1
+    )
+    run = run_task(fields, sandbox.url)
+    assert run.rc == 0, run.stderr
+    assert created_to(sandbox) == recipients  # one at a time: arrival order
+    assert sandbox.max_in_flight == 1
+
+
+# -- run-wide failures ----------------------------------------------------
+def _wide_fields(sandbox):
+    return fields_for(
+        sandbox, recipients=",".join(numbers(60)), max_concurrent_requests=50
+    )
+
+
+def test_wrong_token_costs_one_request_with_50_workers(sandbox):
+    fields = _wide_fields(sandbox)
+    fields["twilio_credentials"]["password"] = "not-the-token"
+    run = run_cli(fields, sandbox.url)
+    assert run.rc == 2
+    assert run.output["status_description"].startswith("AUTHENTICATION_ERROR: ")
+    assert len(sandbox.journal) == 1
+    assert run.stats["msg_not_sent_count"] == 59
+
+
+def test_forbidden_account_costs_one_request_with_50_workers(sandbox):
+    sandbox.faults.forbidden = True
+    run = run_cli(_wide_fields(sandbox), sandbox.url)
+    assert run.rc == 3
+    assert len(sandbox.journal) == 1
+    assert run.stats["msg_not_sent_count"] == 59
+
+
+def test_dead_network_costs_one_request_with_50_workers(sandbox):
+    url = sandbox.url
+    sandbox.stop()
+    run = run_task(_wide_fields(sandbox), url, connect_timeout=2.0)
+    assert run.rc == 10
+    assert run.output["status_description"].startswith("CONNECTION_ERROR: ")
+    # Only the probe was tried: every other recipient is "not sent".
+    assert not_queued_lines(run.stderr) == ["+15550000000"]
+    assert run.stats == {
+        "msg_queued_count": 0,
+        "msg_failed_count": 1,
+        "msg_not_sent_count": 59,
+    }
+
+
+def test_a_403_mid_run_stops_every_worker(sandbox):
+    """After the probe, the first 403 halts the run: only requests already in
+    flight can still get one, never one per remaining recipient."""
+    sandbox.faults.latency = 0.05
+    fields = fields_for(
+        sandbox, recipients=",".join(numbers(200)), max_concurrent_requests=10
+    )
+    flipped = threading.Event()
+
+    def forbid_after_some_creates():
+        deadline = time.monotonic() + 20
+        while len(sandbox.creates()) < 20 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        sandbox.faults.forbidden = True
+        flipped.set()
+
+    threading.Thread(target=forbid_after_some_creates, daemon=True).start()
+    run = run_task(fields, sandbox.url)
+    assert flipped.is_set()
+    assert run.rc == 3
+    forbidden = [e for e in sandbox.journal if e.status == 403]
+    assert 1 <= len(forbidden) <= 10
+    assert run.stats["msg_not_sent_count"] > 100
+
+
+# -- adaptive rate control --------------------------------------------------
+def test_adapts_to_a_concurrency_cap_without_failures_or_duplicates(sandbox):
+    cap = 3
+    sandbox.faults.concurrency_cap = cap
+    sandbox.faults.latency = 0.03
+    recipients = numbers(90)
+    fields = fields_for(
+        sandbox, recipients=",".join(recipients), max_concurrent_requests=20
+    )
+    samples = []
+    done = threading.Event()
+
+    def watch():
+        """After a third of the creates, measure the concurrency the sandbox sees."""
+        while len(sandbox.creates()) < 30 and not done.wait(0.005):
+            pass
+        sandbox.reset_max_in_flight()
+        while not done.wait(0.005):
+            samples.append(sandbox.in_flight)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        run = run_task(fields, sandbox.url)
+    finally:
+        done.set()
+        watcher.join()
+
+    assert run.rc == 0, run.stderr
+    assert run.stats["msg_queued_count"] == 90
+    assert Counter(created_to(sandbox)) == Counter(recipients)  # each exactly once
+    rejected = [e for e in sandbox.journal if e.status == 429]
+    assert rejected, "the cap was never hit"
+    # Adapted: far fewer 429s than one per recipient, and after adapting the
+    # sandbox still sees the full cap in use (no collapse to one at a time).
+    assert len(rejected) < len(recipients) / 2
+    assert sandbox.max_in_flight == cap
+    assert sum(samples) / max(len(samples), 1) >= 0.4 * cap
+
+
+def test_retry_after_pauses_every_worker(sandbox):
+    sandbox.faults.concurrency_cap = 2
+    sandbox.faults.latency = 0.2
+    sandbox.faults.retry_after = "1"
+    recipients = numbers(10)
+    fields = fields_for(
+        sandbox, recipients=",".join(recipients), max_concurrent_requests=6
+    )
+    run = run_task(fields, sandbox.url)
+
+    assert run.rc == 0, run.stderr
+    assert Counter(created_to(sandbox)) == Counter(recipients)
+    journal = sandbox.journal
+    first_429 = min(e.time for e in journal if e.status == 429)
+    # Requests sent before that answer arrived may still land just after it;
+    # without the pause, the admitted ones (0.2 s) would be followed at once.
+    quiet = [e for e in journal if first_429 + 0.15 < e.time < first_429 + 0.95]
+    assert quiet == [], "a request went out during Retry-After"
+    assert max(e.time for e in journal) >= first_429 + 0.95
+
+
+def test_spent_retry_budget_fails_that_recipient_only_once(sandbox):
+    sandbox.faults.retry_after = "0"
+    sandbox.script("rate_limited", MAX_RATE_LIMIT_RETRIES + 1)
+    recipients = numbers(3)
+    fields = fields_for(
+        sandbox, recipients=",".join(recipients), max_concurrent_requests=1
+    )
+    run = run_task(fields, sandbox.url)
+
+    assert run.rc == 21
+    first = run.output["result"]["recipients"][0]
+    assert first["status"] == "failed"
+    assert first["error_code"] == 20429
+    assert (
+        "rate limited after {} retries".format(MAX_RATE_LIMIT_RETRIES)
+        in (first["error_message"])
+    )
+    assert not_queued_lines(run.stderr) == [recipients[0]]
+    tries = [e for e in sandbox.journal if e.params["To"] == [recipients[0]]]
+    assert len(tries) == MAX_RATE_LIMIT_RETRIES + 1
+    assert all(e.status == 429 for e in tries)
+    assert created_to(sandbox) == recipients[1:]  # the others once each
+
+
+def test_429_storm_without_retry_after_never_duplicates(sandbox):
+    sandbox.faults.concurrency_cap = 1
+    sandbox.faults.latency = 0.01
+    recipients = numbers(25)
+    fields = fields_for(
+        sandbox, recipients=",".join(recipients), max_concurrent_requests=25
+    )
+    run = run_task(fields, sandbox.url)
+    assert run.rc == 0, run.stderr
+    assert Counter(created_to(sandbox)) == Counter(recipients)
+
+
+# -- cancel -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "cap, latency, cancel_at",
+    [
+        (0, 0.0, 0.3),  # everyone 429: the probe sleeps in its backoff
+        (1, 0.3, 0.8),  # workers wait out a shared Retry-After pause
+    ],
+    ids=["probe-backing-off", "workers-paused"],
+)
+def test_cancel_while_backing_off_stops_within_100_ms(sandbox, cap, latency, cancel_at):
+    sandbox.faults.concurrency_cap = cap
+    sandbox.faults.latency = latency
+    sandbox.faults.retry_after = "5"
+    fields = fields_for(
+        sandbox, recipients=",".join(numbers(20)), max_concurrent_requests=5
+    )
+    task = Task(fields, Settings(api_url=sandbox.url))
+    stamps = []
+    canceller = cancel_after(task, cancel_at, stamps)
+    outcome = task.run()
+    returned = time.time()
+    canceller.join()
+
+    assert sandbox.journal, "nothing was sent before the cancel"
+    assert any(e.status == 429 for e in sandbox.journal)
+    last_start = max(e.time for e in sandbox.journal)
+    assert last_start - stamps[0] <= 0.1
+    assert returned - stamps[0] < latency + 1.0  # not after the 5 s pause
+    assert "cancelled" in outcome.status_description
+    stats = outcome.output["result"]["stats"]
+    assert sum(stats.values()) == 20
+    assert stats["msg_not_sent_count"] >= 20 - 2
+
+
+# -- progress -----------------------------------------------------------------
+PROGRESS = re.compile(
+    r"Progress: (\d+) queued, (\d+) failed, (\d+) remaining of 40 \((\d+\.\d)/s\)"
+)
+
+
+def test_progress_lines_on_stderr(sandbox):
+    sandbox.faults.latency = 0.05
+    recipients = numbers(39) + ["+15005550001"]
+    fields = fields_for(
+        sandbox, recipients=",".join(recipients), max_concurrent_requests=2
+    )
+    run = run_task(fields, sandbox.url, progress_interval=0.2)
+
+    assert run.rc == 21
+    lines = [tuple(int(x) for x in m[:3]) for m in PROGRESS.findall(run.stderr)]
+    assert len(lines) >= 3
+    for queued, failed, remaining in lines:
+        assert queued + failed + remaining == 40
+    done = [queued + failed for queued, failed, _ in lines]
+    assert done == sorted(done) and done[-1] > done[0]
+
+
+def test_cli_draws_a_progress_bar_on_a_terminal(sandbox):
+    """STDERR on a pseudo-terminal: the CLI redraws one bar line in place."""
+    pty = pytest.importorskip("pty")
+    sandbox.faults.latency = 0.05
+    fields = fields_for(
+        sandbox, recipients=",".join(numbers(40)), max_concurrent_requests=2
+    )
+    master, slave = pty.openpty()
+    command = [sys.executable, "-m", "ue_twilio", "run", "--fields", "-"]
+    proc = subprocess.Popen(
+        command + ["--log-level", "WARNING"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=cli_env(sandbox.url),
+    )
+    os.close(slave)
+    chunks = []
+    reader = threading.Thread(target=_drain, args=(master, chunks))
+    reader.start()
+    stdout, _ = proc.communicate(json.dumps(fields).encode(), timeout=60)
+    reader.join(10)
+    terminal = b"".join(chunks).decode("utf-8", "replace")
+    record(stdout.decode(), terminal)
+
+    assert proc.returncode == 0, terminal
+    assert re.search(r"\r\[[#.]{30}\] \d+/40 queued \d+ failed 0", terminal)
+    assert "\r[" + "#" * 30 + "] 40/40 queued 40 failed 0" in terminal
+
+
+def _drain(fd, chunks):
+    """Read the terminal until the child closes it (EIO on Linux)."""
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
