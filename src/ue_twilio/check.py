@@ -14,16 +14,15 @@ from typing import Any, Dict, Mapping, Optional
 
 from ._version import EXTENSION_NAME, __version__
 from .client import OK, RATE_LIMITED, Reply, TwilioClient
-from .config import ACCOUNT_SID
+from .config import twilio_credentials
 from .exceptions import AuthorizationError, TwilioTaskError, ValidationError
 from .logsafe import SafeLog
 from .outcome import Outcome
 from .proxy import echo_no_proxy, parse_proxy
 from .ratelimit import backoff_delay
-from .readers import label, read_credential
-from .redact import Redactor, scrub_tree
+from .readers import read_credential
+from .redact import redactor_for, redactor_for_raw, scrub_tree
 from .settings import Settings
-from .task import raw_secrets
 
 COMMAND = "test_connection"
 MASK = "****"
@@ -40,13 +39,13 @@ def check_connection(
     settings = settings or Settings.from_env()
     logger = logger or logging.getLogger("ue_twilio")
     raw = raw_fields if isinstance(raw_fields, Mapping) else {}
-    redactor = Redactor(raw_secrets(raw))
+    redactor = redactor_for_raw(raw)
     log = SafeLog(logger, redactor)
     account = None
     proxy = None
     try:
         sid, token, proxy = _parse(raw_fields)
-        redactor = Redactor(_secrets(token, proxy), pairs=_pairs(sid, token, proxy))
+        redactor = redactor_for(sid, token, proxy)
         log = SafeLog(logger, redactor)
         account = _fetch_account(sid, token, proxy, settings, log)
         exit_code, status = _judge(account)
@@ -65,28 +64,8 @@ def check_connection(
 def _parse(raw_fields: Any):
     if not isinstance(raw_fields, Mapping):
         raise ValidationError("Fields", "expected a mapping of field names to values")
-    name = "twilio_credentials"
-    user, password = read_credential(raw_fields, name)
-    if user is None or ACCOUNT_SID.fullmatch(user) is None:
-        problem = "the user must be an Account SID: AC followed by 32 hex digits"
-        raise ValidationError(label(name), problem)
-    if password is None:
-        raise ValidationError(label(name), "the Auth Token (password) is empty")
+    user, password = twilio_credentials(raw_fields)
     return user, password, parse_proxy(raw_fields)
-
-
-def _secrets(token: str, proxy) -> list:
-    secrets = [token]
-    if proxy is not None and proxy.password:
-        secrets.append(proxy.password)
-    return secrets
-
-
-def _pairs(sid: str, token: str, proxy) -> list:
-    pairs = [(sid, token)]
-    if proxy is not None:
-        pairs.append((proxy.user, proxy.password))
-    return pairs
 
 
 def _fetch_account(sid, token, proxy, settings, log) -> Dict[str, Any]:

@@ -10,7 +10,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Tuple
 
 from . import fields as f
 from . import twiml
@@ -78,7 +78,7 @@ def parse(raw: Any) -> TaskConfig:
     if not isinstance(raw, Mapping):
         raise ValidationError("Fields", "expected a mapping of field names to values")
     action = read_choice(raw, "action") or f.SMS
-    sid, token = _twilio_credentials(raw)
+    sid, token = twilio_credentials(raw)
     sender = _sender(raw, action)
     listed, recipients, notices = _recipients(raw)
     config = TaskConfig(
@@ -99,7 +99,8 @@ def parse(raw: Any) -> TaskConfig:
     return config
 
 
-def _twilio_credentials(raw: Mapping):
+def twilio_credentials(raw: Mapping) -> Tuple[str, str]:
+    """The validated (Account SID, Auth Token); Test Connection reads only these."""
     name = "twilio_credentials"
     user, password = read_credential(raw, name)
     if user is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List, Mapping, Optional
 from urllib.parse import quote, quote_plus
 
 MASK = "****"
@@ -55,6 +55,30 @@ def _basic_forms(user: str, password: str) -> set:
     raw = "{}:{}".format(user, password).encode("utf-8", _ERRORS)
     encoded = base64.b64encode(raw).decode("ascii")
     return {encoded, encoded.rstrip("=")}
+
+
+def redactor_for(account_sid: str, auth_token: str, proxy=None) -> Redactor:
+    """Scrubs the token and the proxy password, raw and inside Basic headers."""
+    secrets = [auth_token]
+    pairs = [(account_sid, auth_token)]
+    if proxy is not None and proxy.password:
+        secrets.append(proxy.password)
+        pairs.append((proxy.user, proxy.password))
+    return Redactor(secrets, pairs)
+
+
+def redactor_for_raw(raw: Any) -> Redactor:
+    """Before validation: every string in a credential field may be a secret."""
+    if not isinstance(raw, Mapping):
+        return Redactor()
+    secrets = []
+    for name in ("twilio_credentials", "proxy_credentials"):
+        nested = raw.get(name)
+        values = [raw.get(name + ".password"), raw.get(name + ".token")]
+        if isinstance(nested, Mapping):
+            values += [nested.get("password"), nested.get("token")]
+        secrets += [v for v in values if isinstance(v, str) and v]
+    return Redactor(secrets)
 
 
 def scrub_tree(value: Any, redactor: Redactor) -> Any:

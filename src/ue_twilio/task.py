@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from . import config as config_module
 from .client import OK, TwilioClient
@@ -30,7 +30,7 @@ from .outcome import (
     verdict,
 )
 from .params import request_builder
-from .redact import Redactor, scrub_tree
+from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
 from .results import FAILED, NOT_SENT, QUEUED, SKIPPED, RecipientResult, count
 from .settings import Settings
@@ -70,7 +70,7 @@ class Task:
 
     def run(self) -> Outcome:
         """Never raises: every path ends in an Outcome with an exit code."""
-        redactor = Redactor(raw_secrets(self._raw))
+        redactor = redactor_for_raw(self._raw)
         log = SafeLog(self._logger, redactor)
         try:
             config = config_module.parse(self._raw)
@@ -83,7 +83,7 @@ class Task:
             )
             log.error(error.status_description)
             return _early_outcome(error, self._raw, redactor)
-        redactor = Redactor(_config_secrets(config), pairs=config_pairs(config))
+        redactor = redactor_for(config.account_sid, config.auth_token, config.proxy)
         return self._send(config, SafeLog(self._logger, redactor), redactor)
 
     def _send(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
@@ -300,31 +300,3 @@ def _early_outcome(error: TwilioTaskError, raw: Any, redactor: Redactor) -> Outc
         build_output(error.exit_code, status, echo_raw(raw), result), redactor
     )
     return Outcome(error.exit_code, status, output, status)
-
-
-def raw_secrets(raw: Any) -> List[str]:
-    """Every string that might be a secret, before validation has run."""
-    if not isinstance(raw, Mapping):
-        return []
-    secrets = []
-    for name in ("twilio_credentials", "proxy_credentials"):
-        nested = raw.get(name)
-        values = [raw.get(name + ".password"), raw.get(name + ".token")]
-        if isinstance(nested, Mapping):
-            values += [nested.get("password"), nested.get("token")]
-        secrets += [v for v in values if isinstance(v, str) and v]
-    return secrets
-
-
-def config_pairs(config: TaskConfig) -> list:
-    pairs = [(config.account_sid, config.auth_token)]
-    if config.proxy is not None:
-        pairs.append((config.proxy.user, config.proxy.password))
-    return pairs
-
-
-def _config_secrets(config: TaskConfig) -> List[str]:
-    secrets = [config.auth_token]
-    if config.proxy is not None and config.proxy.password:
-        secrets.append(config.proxy.password)
-    return secrets
