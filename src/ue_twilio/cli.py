@@ -70,6 +70,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _credentials(parser: argparse.ArgumentParser) -> None:
+    """Twilio's own variable names, so existing shells just work."""
+    parser.add_argument("--account-sid", default=os.environ.get("TWILIO_ACCOUNT_SID"))
+    parser.add_argument(
+        "--auth-token",
+        default=os.environ.get("TWILIO_AUTH_TOKEN"),
+        help="prefer $TWILIO_AUTH_TOKEN: options are visible to other users",
+    )
+
+
 def _add_run(commands) -> None:
     run = commands.add_parser("run", help="run the task from a JSON fields file")
     run.add_argument(
@@ -107,12 +117,7 @@ def _add_send(commands) -> None:
         choices=["all", "unsent_only"],
         help="unsent_only: skip recipients queued by an earlier run (--state-file)",
     )
-    send.add_argument("--account-sid", default=os.environ.get("TWILIO_ACCOUNT_SID"))
-    send.add_argument(
-        "--auth-token",
-        default=os.environ.get("TWILIO_AUTH_TOKEN"),
-        help="prefer $TWILIO_AUTH_TOKEN: options are visible to other users",
-    )
+    _credentials(send)
     _common(send)
     send.set_defaults(handler=_send)
 
@@ -124,12 +129,7 @@ def _add_check(commands) -> None:
     check.add_argument(
         "--fields", help="JSON file of the fields ('-' = stdin); else the options"
     )
-    check.add_argument("--account-sid", default=os.environ.get("TWILIO_ACCOUNT_SID"))
-    check.add_argument(
-        "--auth-token",
-        default=os.environ.get("TWILIO_AUTH_TOKEN"),
-        help="prefer $TWILIO_AUTH_TOKEN: options are visible to other users",
-    )
+    _credentials(check)
     _common(check)
     check.set_defaults(handler=_check)
 
