@@ -1,0 +1,97 @@
+"""The verdict table and the Extension Output's shape, unit by unit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ue_twilio import outcome
+from ue_twilio.exceptions import AuthenticationError, TwilioConnectionError
+from ue_twilio.results import FAILED, NOT_SENT, QUEUED, SKIPPED, RecipientResult
+
+
+def _results(*statuses):
+    return [
+        RecipientResult("+1555000{:04d}".format(i), status, error_code=21211)
+        for i, status in enumerate(statuses)
+    ]
+
+
+@pytest.mark.parametrize(
+    "statuses,expected_code",
+    [
+        ((QUEUED, QUEUED), 0),
+        ((QUEUED, SKIPPED), 0),
+        ((QUEUED, FAILED), 21),
+        ((QUEUED, NOT_SENT), 21),
+        ((FAILED, FAILED), 1),
+        ((FAILED, NOT_SENT), 1),
+    ],
+)
+def test_verdict_table(statuses, expected_code):
+    code, status = outcome.verdict(_results(*statuses))
+    assert code == expected_code
+    if code == 0:
+        assert status == outcome.SUCCESS
+    elif code == 21:
+        assert status == outcome.PARTIAL
+    else:
+        assert status.startswith("FAIL: No message could be queued. +15550000000")
+
+
+def test_run_wide_error_wins_over_counts():
+    error = AuthenticationError("Twilio error 20003: Authenticate")
+    code, status = outcome.verdict(_results(QUEUED, FAILED), error)
+    assert code == 2
+    assert status == (
+        "AUTHENTICATION_ERROR: Account cannot be authenticated. "
+        "Twilio error 20003: Authenticate"
+    )
+    assert outcome.verdict(_results(QUEUED), TwilioConnectionError("x"))[0] == 10
+
+
+@pytest.mark.parametrize("queued,expected", [(True, 21), (False, 1)])
+def test_cancel_is_21_with_something_queued_else_1(queued, expected):
+    statuses = (QUEUED, NOT_SENT) if queued else (FAILED, NOT_SENT)
+    code, status = outcome.verdict(_results(*statuses), cancelled=True)
+    assert code == expected
+    assert status.startswith("FAIL: Task was cancelled: ")
+
+
+def test_undelivered_turns_success_into_22_but_not_a_partial_failure():
+    assert outcome.verdict(_results(QUEUED, QUEUED), undelivered=1) == (
+        22,
+        outcome.NOT_DELIVERED,
+    )
+    assert outcome.verdict(_results(QUEUED, FAILED), undelivered=1)[0] == 21
+
+
+def test_stats_keep_the_seed_keys():
+    counts = outcome.stats(_results(QUEUED, SKIPPED, FAILED, NOT_SENT))
+    assert counts == {
+        "msg_queued_count": 2,
+        "msg_failed_count": 1,
+        "msg_not_sent_count": 1,
+    }
+
+
+def test_long_lists_keep_only_problems_and_at_most_the_limit(monkeypatch):
+    monkeypatch.setattr(outcome, "RECIPIENT_DETAIL_LIMIT", 3)
+    detail = outcome.recipients_detail(_results(QUEUED, FAILED, *([NOT_SENT] * 5)))
+    assert [r["status"] for r in detail["recipients"]] == [
+        "failed",
+        "not_sent",
+        "not_sent",
+    ]
+    assert detail["recipients_listed"] == "not_queued_only"
+    assert detail["recipients_omitted"] == 4
+
+
+def test_crash_outcome_is_still_valid_output():
+    crashed = outcome.crash_outcome(KeyError("boom"))
+    data = json.loads(crashed.output_json())
+    assert crashed.exit_code == data["exit_code"] == 1
+    assert data["status_description"] == "FAIL: Unexpected error: KeyError"
+    assert data["changed"] is False
+    assert data["result"]["stats"]["msg_queued_count"] == 0
