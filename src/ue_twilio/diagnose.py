@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import requests
 from urllib3 import exceptions as u3
 
-from .proxy import ProxyConfig, ProxyTLSError
+from .exceptions import ProxyTLSError
+from .proxy import ProxyConfig
 from .redact import Redactor
 
 _TUNNEL = re.compile(r"^Tunnel connection failed:\s*(\d{3})\s*([^\r\n]*)")

@@ -6,6 +6,8 @@ description, so front ends never map exceptions to codes themselves.
 
 from __future__ import annotations
 
+import ssl
+
 
 class TwilioTaskError(Exception):
     """Base class: an error that ends the task with a known exit code."""
@@ -61,6 +63,14 @@ class TwilioConnectionError(TwilioTaskError):
 
     exit_code = 10
     classification = "CONNECTION_ERROR"
+
+
+class ProxyTLSError(ssl.SSLError):
+    """TLS to the HTTPS proxy itself failed (not TLS to Twilio inside the tunnel).
+
+    urllib3 reports both hops with the same SSLError; this subclass, raised by
+    the proxy-hop context, lets ``diagnose`` tell the user which CA is missing.
+    """
 
 
 RUN_WIDE_ERRORS = (AuthenticationError, AuthorizationError, TwilioConnectionError)

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from .exceptions import ValidationError
+from .exceptions import ProxyTLSError, ValidationError
 from .fields import BY_NAME, CREDENTIAL_PROXY_TYPES, HTTPS_PROXY_TYPES
 from .readers import is_empty, label, read_choice, read_credential, read_text
 
@@ -322,14 +322,6 @@ def verify_for(proxy: Optional[ProxyConfig]) -> Union[str, bool]:
     that trusts the environment may still replace it by REQUESTS_CA_BUNDLE.
     """
     return proxy.verify() if proxy is not None else True
-
-
-class ProxyTLSError(ssl.SSLError):
-    """TLS to the HTTPS proxy itself failed (not TLS to Twilio inside the tunnel).
-
-    urllib3 reports both hops with the same SSLError; this subclass, raised by
-    the proxy-hop context, lets ``diagnose`` tell the user which CA is missing.
-    """
 
 
 class _ProxyHopContext(ssl.SSLContext):
