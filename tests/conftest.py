@@ -94,3 +94,26 @@ def _check_conformance(box) -> None:
         return
     for entry in box.journal:
         oai.check_request(entry.method, entry.path, entry.params)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """A private PKI: an API CA, a proxy CA, and their server certificates."""
+    from support.pki import TestPKI
+
+    return TestPKI(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def squid(pki):
+    """One real squid for the whole suite: HTTP and HTTPS, open and with auth."""
+    from support.squid import TEST_USERS, Squid, squid_available
+
+    if not squid_available():
+        pytest.skip("squid/htpasswd not installed: run scripts/install-system-deps.sh")
+    proxy = Squid(pki.proxy.combined, users=TEST_USERS)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.cleanup()

@@ -9,25 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.pki import TestPKI
-from support.squid import PROXY_PASSWORD, PROXY_USER, Squid, squid_available
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory) -> TestPKI:
-    return TestPKI(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="session")
-def squid(pki):
-    if not squid_available():
-        pytest.skip("squid/htpasswd not installed: run scripts/install-system-deps.sh")
-    proxy = Squid(pki.proxy.combined, users={PROXY_USER: PROXY_PASSWORD})
-    proxy.start()
-    try:
-        yield proxy
-    finally:
-        proxy.cleanup()
+from support.squid import PROXY_PASSWORD
 
 
 @pytest.fixture

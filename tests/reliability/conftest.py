@@ -1,8 +1,7 @@
-"""Fixtures for the reliability tests: a test PKI, one real squid, TLS sandboxes.
+"""Fixtures for the reliability tests: TLS sandboxes and the proxy password.
 
-squid starts once for this directory (well under a second) and serves every
-proxy case through its four listeners. Sandboxes are per test, so each test's
-journal holds only its own requests.
+The PKI and the one squid of the suite come from tests/conftest.py. Sandboxes
+are per test, so each test's journal holds only its own requests.
 """
 
 from __future__ import annotations
@@ -12,26 +11,8 @@ from typing import Callable, List
 import pytest
 from reliability_kit import PROXY_PASSWORD, PROXY_USER
 
-from support.pki import ServerCert, TestPKI
-from support.squid import Squid, squid_available
+from support.pki import ServerCert
 from ue_twilio.sandbox import Sandbox
-
-
-@pytest.fixture(scope="session")
-def reliability_pki(tmp_path_factory) -> TestPKI:
-    return TestPKI(tmp_path_factory.mktemp("reliability-pki"))
-
-
-@pytest.fixture(scope="session")
-def relay_squid(reliability_pki):
-    if not squid_available():
-        pytest.skip("squid/htpasswd not installed: run scripts/install-system-deps.sh")
-    proxy = Squid(reliability_pki.proxy.combined, users={PROXY_USER: PROXY_PASSWORD})
-    proxy.start()
-    try:
-        yield proxy
-    finally:
-        proxy.cleanup()
 
 
 @pytest.fixture

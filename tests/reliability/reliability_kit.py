@@ -17,14 +17,15 @@ from typing import Any, Callable, Dict, List, Optional
 
 from support import runner
 from support.runner import Run
+from support.squid import RELAY_PASSWORD, RELAY_USER
 from ue_twilio import Settings, Task
 
 ACTIONS = ("sms_message", "whatsapp_message", "voice_message")
 THREE = ["+15558675310", "+15558675311", "+15558675312"]
 FORWARDED = re.compile(r"(whatsapp:)?\+[1-9][0-9]{1,14}")
-PROXY_USER = "relay ops"
-# Characters that break naive URL building, Basic auth parsing or redaction.
-PROXY_PASSWORD = "r3l:@y/p%40ss w0rd+"
+# The relay account of the suite's squid: its password holds characters that
+# break naive URL building, Basic auth parsing or redaction.
+PROXY_USER, PROXY_PASSWORD = RELAY_USER, RELAY_PASSWORD
 
 
 def resource_of(action: str) -> str:

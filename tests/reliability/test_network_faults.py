@@ -102,14 +102,12 @@ def _through_squid(box, squid, pki, action, listener, **proxy_fields):
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("listener", ["http_auth", "https_auth"])
 def test_proxy_407_without_credentials_exits_10(
-    relay_squid, reliability_pki, tls_sandbox, action, listener
+    squid, pki, tls_sandbox, action, listener
 ):
-    box = tls_sandbox(reliability_pki.api)
+    box = tls_sandbox(pki.api)
     proxy_type = "HTTPS" if listener.startswith("https") else "HTTP"
-    fields = _through_squid(
-        box, relay_squid, reliability_pki, action, listener, proxy_type=[proxy_type]
-    )
-    mark = relay_squid.mark()
+    fields = _through_squid(box, squid, pki, action, listener, proxy_type=[proxy_type])
+    mark = squid.mark()
     run = run_task(fields, box.url)
     _assert_stopped_at_probe(
         run,
@@ -119,23 +117,23 @@ def test_proxy_407_without_credentials_exits_10(
         ],
     )
     assert box.journal == []
-    statuses = [e.status for e in relay_squid.entries_since(mark)]
+    statuses = [e.status for e in squid.entries_since(mark)]
     assert statuses == ["TCP_DENIED/407"]
 
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("listener", ["http_auth", "https_auth"])
 def test_proxy_407_wrong_password_exits_10(
-    relay_squid, reliability_pki, tls_sandbox, secret_guard, action, listener
+    squid, pki, tls_sandbox, secret_guard, action, listener
 ):
-    box = tls_sandbox(reliability_pki.api)
+    box = tls_sandbox(pki.api)
     wrong = "Wr0ng:p@ss/word%"
     secret_guard.add_pair(PROXY_USER, wrong)
     proxy_type = "HTTPS" if listener.startswith("https") else "HTTP"
     fields = _through_squid(
         box,
-        relay_squid,
-        reliability_pki,
+        squid,
+        pki,
         action,
         listener,
         proxy_type=[proxy_type + "_WITH_CREDENTIALS"],
@@ -170,11 +168,9 @@ def _cert_for(pki, case):
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("case", sorted(TLS_CASES))
-def test_bad_api_certificate_exits_10(
-    reliability_pki, tls_sandbox, monkeypatch, action, case
-):
-    box = tls_sandbox(_cert_for(reliability_pki, case))
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", reliability_pki.api_ca_file)
+def test_bad_api_certificate_exits_10(pki, tls_sandbox, monkeypatch, action, case):
+    box = tls_sandbox(_cert_for(pki, case))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki.api_ca_file)
     fields = fields_for(box, action=action, recipients=", ".join(THREE))
     run = run_task(fields, box.url)
     host = "127.0.0.1:{}".format(box.port)
@@ -183,21 +179,19 @@ def test_bad_api_certificate_exits_10(
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_good_api_certificate_control(
-    reliability_pki, tls_sandbox, monkeypatch, action
-):
+def test_good_api_certificate_control(pki, tls_sandbox, monkeypatch, action):
     """The same HTTPS sandbox with a valid certificate works: the failures above
     come from the certificates, not from the set-up."""
-    box = tls_sandbox(reliability_pki.api)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", reliability_pki.api_ca_file)
+    box = tls_sandbox(pki.api)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki.api_ca_file)
     run = run_task(fields_for(box, action=action, recipients=", ".join(THREE)), box.url)
     assert run.rc == 0, run.output["status_description"]
     assert_counts(run, 3, queued=3, failed=0, not_sent=0)
 
 
-def test_expired_api_certificate_through_the_cli(reliability_pki, tls_sandbox):
-    box = tls_sandbox(reliability_pki.expired_cert())
-    env = cli_env(box.url, REQUESTS_CA_BUNDLE=reliability_pki.api_ca_file)
+def test_expired_api_certificate_through_the_cli(pki, tls_sandbox):
+    box = tls_sandbox(pki.expired_cert())
+    env = cli_env(box.url, REQUESTS_CA_BUNDLE=pki.api_ca_file)
     run = run_cli(fields_for(box, recipients=", ".join(THREE)), env=env)
     _assert_stopped_at_probe(run, TLS_CASES["expired"])
     assert "Traceback" not in run.stderr

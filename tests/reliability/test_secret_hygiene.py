@@ -34,27 +34,25 @@ MASK = "****"
 
 
 def test_proxy_password_used_end_to_end_with_the_trace_on(
-    relay_squid, reliability_pki, tls_sandbox, proxy_password
+    squid, pki, tls_sandbox, proxy_password
 ):
-    box = tls_sandbox(reliability_pki.api)
+    box = tls_sandbox(pki.api)
     fields = fields_for(
         box,
         recipients="+15558675310, +15558675311",
         proxy_type=["HTTPS_WITH_CREDENTIALS"],
-        proxy=relay_squid.url("https_auth"),
-        proxy_ca_bundle_file=reliability_pki.both_ca_file,
+        proxy=squid.url("https_auth"),
+        proxy_ca_bundle_file=pki.both_ca_file,
         proxy_credentials={"user": PROXY_USER, "password": proxy_password},
     )
-    mark = relay_squid.mark()
+    mark = squid.mark()
     run = run_cli(fields, box.url)
     assert run.rc == 0, run.stderr
     echoed = run.output["invocation"]["fields"]
     assert echoed["proxy_credentials_user"] == MASK
     assert echoed["proxy_credentials_password"] == MASK
-    assert "via proxy 127.0.0.1:{}".format(relay_squid.ports["https_auth"]) in (
-        run.stderr
-    )
-    users = {e.user for e in relay_squid.entries_since(mark)}
+    assert "via proxy 127.0.0.1:{}".format(squid.ports["https_auth"]) in (run.stderr)
+    users = {e.user for e in squid.entries_since(mark)}
     assert users == {quote(PROXY_USER)} or users == {PROXY_USER}
 
 

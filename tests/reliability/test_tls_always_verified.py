@@ -84,21 +84,19 @@ def test_source_never_disables_verification():
 
 
 def test_untrusted_certificate_fails_whatever_junk_fields_say(
-    reliability_pki, tls_sandbox, monkeypatch
+    pki, tls_sandbox, monkeypatch
 ):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    box = tls_sandbox(reliability_pki.api)  # the API CA is in no trust store
+    box = tls_sandbox(pki.api)  # the API CA is in no trust store
     run = run_task(fields_for(box, **JUNK_SWITCHES), box.url)
     assert run.rc == 10
     assert UNTRUSTED in run.output["status_description"]
     assert box.journal == []
 
 
-def test_untrusted_certificate_fails_whatever_the_environment_says(
-    reliability_pki, tls_sandbox
-):
-    box = tls_sandbox(reliability_pki.api)
+def test_untrusted_certificate_fails_whatever_the_environment_says(pki, tls_sandbox):
+    box = tls_sandbox(pki.api)
     env = cli_env(
         box.url,
         CURL_CA_BUNDLE="",
@@ -113,16 +111,14 @@ def test_untrusted_certificate_fails_whatever_the_environment_says(
     assert box.journal == []
 
 
-def test_proxy_bundle_is_a_trust_store_not_a_bypass(
-    relay_squid, reliability_pki, tls_sandbox
-):
+def test_proxy_bundle_is_a_trust_store_not_a_bypass(squid, pki, tls_sandbox):
     """Through a proxy, a bundle without the API's CA fails the tunnelled TLS."""
-    box = tls_sandbox(reliability_pki.api)
+    box = tls_sandbox(pki.api)
     fields = fields_for(
         box,
         proxy_type=["HTTP"],
-        proxy=relay_squid.url("http"),
-        proxy_ca_bundle_file=reliability_pki.proxy_ca_file,
+        proxy=squid.url("http"),
+        proxy_ca_bundle_file=pki.proxy_ca_file,
         **JUNK_SWITCHES,
     )
     run = run_task(fields, box.url)

@@ -34,6 +34,10 @@ LISTENERS = ("http", "http_auth", "https", "https_auth")
 # holds every character that breaks naive URL building or Basic auth parsing.
 PROXY_USER = "ops robot"
 PROXY_PASSWORD = "p@ss:w/rd%41 ü€?#&+=;"
+# A second account, for tests that need two distinct logins on one squid.
+RELAY_USER = "relay ops"
+RELAY_PASSWORD = "r3l:@y/p%40ss w0rd+"
+TEST_USERS = {PROXY_USER: PROXY_PASSWORD, RELAY_USER: RELAY_PASSWORD}
 
 
 class AccessEntry(NamedTuple):
