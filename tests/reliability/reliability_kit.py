@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from support import runner
 from support.runner import Run
+from support.servers import wait_until
 from support.squid import RELAY_PASSWORD, RELAY_USER
 from ue_twilio import Settings, Task
 
@@ -70,16 +71,6 @@ def assert_forwarded_numbers_are_e164(box) -> None:
         for key in ("To", "From"):
             for value in entry.params.get(key, []):
                 assert FORWARDED.fullmatch(value), (key, ascii(value))
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll (bounded) until predicate() holds; returns whether it did."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 class CancelledRun:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 import tracemalloc
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from support.runner import fields_for, run_task
+from support.servers import LocalServer, QuietHandler
 
 INFLATED = 64 * 1024 * 1024
 
@@ -26,14 +25,14 @@ def bomb() -> bytes:
     return gzip.compress(b"\0" * INFLATED, compresslevel=9)
 
 
-class CompressingServer:
+class CompressingServer(LocalServer):
     """Answers every POST 201 with ``Content-Encoding: gzip`` and the bomb."""
 
     def __init__(self, body: bytes) -> None:
         self.headers_seen = []
         seen = self.headers_seen
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):  # noqa: N802 - http.server naming
@@ -46,20 +45,7 @@ class CompressingServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:{}".format(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def test_a_gzip_bomb_is_not_inflated(sandbox, bomb):

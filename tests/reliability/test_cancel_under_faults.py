@@ -25,11 +25,11 @@ from reliability_kit import (
     attempts_per_number,
     creates_per_number,
     in_flight,
-    wait_until,
 )
 
 from support import runner
 from support.runner import cli_env, fields_for
+from support.servers import wait_until
 from ue_twilio import Settings
 
 AGENT_CANCEL_WINDOW = 10.0

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import pytest
@@ -26,6 +24,7 @@ from urllib3.exceptions import ProxyError as Urllib3ProxyError
 
 from support import runner
 from support.runner import fields_for, run_cli, run_task
+from support.servers import LocalServer, QuietHandler
 from ue_twilio import config
 from ue_twilio.diagnose import describe_connection_error
 from ue_twilio.proxy import ProxyConfig
@@ -92,12 +91,12 @@ def test_credentials_in_the_api_url_are_masked_in_the_trace(sandbox, secret_guar
     assert "API POST http://****@127.0.0.1:{}/".format(sandbox.port) in run.stderr
 
 
-class EchoingServer:
+class EchoingServer(LocalServer):
     """A hostile endpoint: answers 400 with a Twilio error whose message quotes
     the Authorization header and the decoded password it received."""
 
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 - http.server naming
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 header = self.headers.get("Authorization", "")
@@ -112,20 +111,7 @@ class EchoingServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:{}".format(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def test_a_server_echoing_the_credentials_back_is_scrubbed(sandbox):

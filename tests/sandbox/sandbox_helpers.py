@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from typing import Callable
-
 import requests
 
 from support import oai
@@ -77,13 +74,3 @@ def check_creates_conform(box: Sandbox) -> None:
     for entry in box.journal:
         if entry.created_sid is not None:
             oai.check_request(entry.method, entry.path, entry.params)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll a condition, bounded in time; True if it became true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()

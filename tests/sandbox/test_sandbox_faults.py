@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from sandbox_helpers import Api, assert_twilio_error, wait_until
+from sandbox_helpers import Api, assert_twilio_error
 
+from support.servers import wait_until
 from ue_twilio.sandbox import FAULT_KINDS
 
 

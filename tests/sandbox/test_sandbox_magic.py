@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import RECIPIENT, SENDER, Api, assert_twilio_error, wait_until
+from sandbox_helpers import RECIPIENT, SENDER, Api, assert_twilio_error
+
+from support.servers import wait_until
 
 MESSAGE_FROM = [
     ("+15005550001", 21212),

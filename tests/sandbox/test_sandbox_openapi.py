@@ -99,7 +99,7 @@ def test_every_answer_and_fetch_is_shaped_like_the_schema(populated):
 
 def test_final_resources_conform_too(populated):
     box, _, _ = populated
-    from sandbox_helpers import wait_until
+    from support.servers import wait_until
 
     finals = {"delivered", "undelivered", "completed", "busy"}
     assert wait_until(

@@ -6,8 +6,9 @@ import time
 from email.utils import parsedate_to_datetime
 
 import pytest
-from sandbox_helpers import RECIPIENT, SENDER, Api, wait_until
+from sandbox_helpers import RECIPIENT, SENDER, Api
 
+from support.servers import wait_until
 from ue_twilio.sandbox.resources import Store, num_segments, rfc2822
 
 PARAMS = {"To": [RECIPIENT], "From": [SENDER], "Body": ["hi"]}
