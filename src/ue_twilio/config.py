@@ -155,15 +155,19 @@ def _listed_recipients(raw: Mapping) -> List[str]:
             len(text), limit
         )
         raise ValidationError(label(name), problem)
-    numbers = []
-    for position, entry in split_entries(text):
-        if not is_e164(entry):
-            problem = "entry {} {} is not an E.164 number ({})".format(
-                position, show(entry), E164_HINT
-            )
-            raise ValidationError(label(name), problem)
-        numbers.append(entry)
-    return numbers
+    return [
+        _e164(name, "entry {}".format(position), entry)
+        for position, entry in split_entries(text)
+    ]
+
+
+def _e164(name: str, where: str, entry: str) -> str:
+    if not is_e164(entry):
+        problem = "{} {} is not an E.164 number ({})".format(
+            where, show(entry), E164_HINT
+        )
+        raise ValidationError(label(name), problem)
+    return entry
 
 
 def _file_recipients(path: str) -> List[str]:
@@ -173,12 +177,7 @@ def _file_recipients(path: str) -> List[str]:
         with open(path, encoding="utf-8-sig") as handle:
             _refuse_oversized(handle)
             for line_number, entry in parse_file_lines(handle):
-                if not is_e164(entry):
-                    problem = "line {}: {} is not an E.164 number ({})".format(
-                        line_number, show(entry), E164_HINT
-                    )
-                    raise ValidationError(label(name), problem)
-                numbers.append(entry)
+                numbers.append(_e164(name, "line {}:".format(line_number), entry))
                 if len(numbers) > MAX_FILE_RECIPIENTS:
                     problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
                     raise ValidationError(label(name), problem)
