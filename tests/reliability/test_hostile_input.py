@@ -18,8 +18,6 @@ import io
 import json
 import logging
 import re
-import subprocess
-import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +28,7 @@ from hypothesis import strategies as st
 from reliability_kit import FORWARDED
 
 from support import runner
-from support.runner import cli_env
+from support.runner import run_cli
 from ue_twilio import Settings, Task
 from ue_twilio.fields import FIELDS
 from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, Sandbox
@@ -407,29 +405,11 @@ def test_only_e164_numbers_are_ever_forwarded(
 @given(fields=hostile_fields)
 def test_hostile_fields_through_the_cli(guarded_box, fields):
     """The CLI adds JSON decoding and printing: still an exit code and JSON."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ue_twilio",
-            "run",
-            "--fields",
-            "-",
-            "--log-level",
-            "DEBUG",
-        ],
-        input=json.dumps(fields),
-        capture_output=True,
-        text=True,
-        env=cli_env(guarded_box.url),
-        timeout=60,
-    )
-    runner.record(proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    output = json.loads(proc.stdout)
-    assert proc.returncode == output["exit_code"] in EXPECTED_CODES
-    if proc.returncode == 20:
-        match = VALIDATION.match(output["status_description"])
+    run = run_cli(fields, guarded_box.url)
+    assert "Traceback" not in run.stderr
+    assert run.rc == run.output["exit_code"] in EXPECTED_CODES
+    if run.rc == 20:
+        match = VALIDATION.match(run.output["status_description"])
         assert match and match.group("label") in LABELS
     guarded_box.clear_journal()
 
@@ -446,19 +426,10 @@ def test_hostile_fields_through_the_cli(guarded_box, fields):
 )
 def test_lone_surrogates_are_validation_errors_through_the_cli(guarded_box, fields):
     """JSON can carry "\\ud800"; it used to crash the request or the output."""
-    merged = {**valid_base(), **fields}
-    proc = subprocess.run(
-        [sys.executable, "-m", "ue_twilio", "run", "--fields", "-"],
-        input=json.dumps(merged),
-        capture_output=True,
-        text=True,
-        env=cli_env(guarded_box.url),
-        timeout=60,
-    )
-    runner.record(proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    assert proc.returncode == 20
-    status = json.loads(proc.stdout)["status_description"]
+    run = run_cli({**valid_base(), **fields}, guarded_box.url)
+    assert "Traceback" not in run.stderr
+    assert run.rc == 20
+    status = run.output["status_description"]
     assert "contains an invalid character (a lone surrogate) at position" in status
     assert guarded_box.journal == []
 
