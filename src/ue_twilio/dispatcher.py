@@ -17,6 +17,7 @@ from .exceptions import RUN_WIDE_ERRORS, TwilioTaskError
 from .ratelimit import AdaptiveLimiter, backoff_delay
 from .results import FAILED, NOT_SENT, QUEUED, RecipientResult
 from .settings import Settings
+from .workers import Crew
 
 MAX_RATE_LIMIT_RETRIES = 10
 SUPERVISE_TICK = 0.05
@@ -62,8 +63,7 @@ class Dispatcher:
         self._logged = 0
         self._frozen = False
         self._in_flight = set()
-        self._active = 0
-        self._idle = threading.Event()
+        self._crew = Crew("ue-twilio-sender")
         self.progress = Progress(len(recipients))
         self.cancelled = False
         self.error: Optional[TwilioTaskError] = None
@@ -85,29 +85,16 @@ class Dispatcher:
 
     # -- workers -----------------------------------------------------------
     def _launch(self, count: int, probe: bool = False) -> None:
-        with self._lock:
-            self._active += count
-            self._idle.clear()
-        for number in range(count):
-            name = "ue-twilio-sender-{}".format(number)
-            threading.Thread(
-                target=self._work, args=(probe,), name=name, daemon=True
-            ).start()
+        self._crew.start(count, lambda: self._work(probe))
 
     def _work(self, single: bool) -> None:
-        try:
-            while True:
-                index = self._take()
-                if index is None:
-                    return
-                self._process(index)
-                if single:
-                    return
-        finally:
-            with self._lock:
-                self._active -= 1
-                if self._active == 0:
-                    self._idle.set()
+        while True:
+            index = self._take()
+            if index is None:
+                return
+            self._process(index)
+            if single:
+                return
 
     def _take(self) -> Optional[int]:
         with self._lock:
@@ -226,7 +213,7 @@ class Dispatcher:
         next_log = started + self._settings.progress_interval
         next_ui = 0.0
         grace_ends = None
-        while not self._idle.wait(SUPERVISE_TICK):
+        while not self._crew.idle.wait(SUPERVISE_TICK):
             now = time.monotonic()
             if self.cancelled:
                 grace_ends = grace_ends or now + self._settings.cancel_grace

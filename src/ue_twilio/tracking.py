@@ -19,6 +19,7 @@ from .client import OK, RATE_LIMITED, UNKNOWN, Reply
 from .exceptions import RUN_WIDE_ERRORS, TwilioTaskError
 from .ratelimit import AdaptiveLimiter, backoff_delay
 from .results import QUEUED, RecipientResult
+from .workers import Crew
 
 MESSAGE_DELIVERED = frozenset(("delivered", "read"))
 MESSAGE_UNDELIVERED = frozenset(("undelivered", "failed", "canceled"))
@@ -112,12 +113,11 @@ class Tracker:
         self._limiter = AdaptiveLimiter(max_concurrent)
         self._cond = threading.Condition()
         self._halt = threading.Event()
-        self._idle = threading.Event()
+        self._crew = Crew("ue-twilio-tracker")
         self._items = [_Item(r) for r in results if r.status == QUEUED]
         self._workers = max(1, min(max_concurrent, len(self._items)))
         self._heap: list = []
         self._busy = 0
-        self._active = 0
         self._frozen = False
         self._deadline = 0.0
         self.report = DeliveryReport()
@@ -148,14 +148,11 @@ class Tracker:
         return self._freeze()
 
     def _launch(self) -> None:
-        self._active = self._workers
-        for number in range(self._workers):
-            name = "ue-twilio-tracker-{}".format(number)
-            threading.Thread(target=self._work, name=name, daemon=True).start()
+        self._crew.start(self._workers, self._work)
 
     def _supervise(self) -> None:
         next_ui = self._clock() + UI_INTERVAL
-        while not self._idle.wait(TICK):
+        while not self._crew.idle.wait(TICK):
             now = self._clock()
             if self._cancelled.is_set() or self._halt.is_set():
                 return
@@ -187,11 +184,6 @@ class Tracker:
                         self._cond.notify_all()
         except Exception as exc:  # noqa: BLE001 - a bug ends this worker only
             self._log.debug("delivery tracker stopped: %s", type(exc).__name__)
-        finally:
-            with self._cond:
-                self._active -= 1
-                if self._active == 0:
-                    self._idle.set()
 
     def _next_due(self) -> Optional[int]:
         with self._cond:

@@ -1,0 +1,43 @@
+"""Daemon worker threads with one event that says "all of them returned".
+
+The dispatcher and the delivery tracker both run a bounded crew of workers
+and supervise it from the calling thread; daemon threads let the task return
+within the agent's cancel window even while a request is still in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+
+class Crew:
+    """Starts workers; ``idle`` is set whenever none of them is running."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._running = 0
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def start(self, count: int, target: Callable[[], None]) -> None:
+        with self._lock:
+            self._running += count
+            self.idle.clear()
+        for number in range(count):
+            threading.Thread(
+                target=self._run,
+                args=(target,),
+                name="{}-{}".format(self._name, number),
+                daemon=True,
+            ).start()
+
+    def _run(self, target: Callable[[], None]) -> None:
+        try:
+            target()
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0:
+                    self.idle.set()
