@@ -12,9 +12,10 @@ import logging
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ue_twilio import Settings, Task
 
@@ -100,8 +101,9 @@ def run_cli(
     return Run(proc.returncode, json.loads(proc.stdout), proc.stdout, proc.stderr)
 
 
-def run_task(fields: Any, api_url: str, **settings: Any) -> Run:
-    """The Task in-process with a DEBUG logger captured as STDERR."""
+@contextmanager
+def captured_log() -> Iterator[Tuple[logging.Logger, io.StringIO]]:
+    """A private DEBUG logger whose lines land in a string: the run's STDERR."""
     stream = io.StringIO()
     logger = logging.getLogger("ue_twilio.test.{}".format(id(stream)))
     handler = logging.StreamHandler(stream)
@@ -109,9 +111,15 @@ def run_task(fields: Any, api_url: str, **settings: Any) -> Run:
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
     try:
-        outcome = Task(fields, Settings(api_url=api_url, **settings), logger).run()
+        yield logger, stream
     finally:
         logger.removeHandler(handler)
+
+
+def run_task(fields: Any, api_url: str, **settings: Any) -> Run:
+    """The Task in-process with a DEBUG logger captured as STDERR."""
+    with captured_log() as (logger, stream):
+        outcome = Task(fields, Settings(api_url=api_url, **settings), logger).run()
     text = outcome.output_json()
     record(text, stream.getvalue(), outcome.summary, outcome.status_description)
     return Run(outcome.exit_code, json.loads(text), outcome.summary, stream.getvalue())

@@ -6,9 +6,7 @@ Everything a user could see goes through ``runner.record`` for the leak guard.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,12 +48,6 @@ def run_live(
     **settings: Any,
 ) -> LiveRun:
     """Task in-process, DEBUG log captured as STDERR, snapshots recorded."""
-    stream = io.StringIO()
-    logger = logging.getLogger("ue_twilio.test.live.{}".format(id(stream)))
-    handler = logging.StreamHandler(stream)
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
     snapshots: List[Any] = []
     times: List[float] = []
 
@@ -63,21 +55,19 @@ def run_live(
         times.append(time.monotonic())
         snapshots.append(snapshot)
 
-    task = Task(fields, Settings(api_url=api_url, **settings), logger, on_progress)
     cancelled: Dict[str, float] = {}
-    if cancel_after is not None:
+    with runner.captured_log() as (logger, stream):
+        task = Task(fields, Settings(api_url=api_url, **settings), logger, on_progress)
+        if cancel_after is not None:
 
-        def cancel():
-            time.sleep(cancel_after)
-            cancelled["at"] = time.time()
-            task.cancel()
-            task.cancel()
+            def cancel():
+                time.sleep(cancel_after)
+                cancelled["at"] = time.time()
+                task.cancel()
+                task.cancel()
 
-        threading.Thread(target=cancel, daemon=True).start()
-    try:
+            threading.Thread(target=cancel, daemon=True).start()
         outcome = task.run()
-    finally:
-        logger.removeHandler(handler)
     returned = time.time()
     text = outcome.output_json()
     stderr = stream.getvalue()
