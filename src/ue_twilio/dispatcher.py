@@ -21,7 +21,6 @@ from .workers import Crew
 
 MAX_RATE_LIMIT_RETRIES = 10
 SUPERVISE_TICK = 0.05
-UI_INTERVAL = 1.0
 
 
 class Progress:
@@ -209,9 +208,11 @@ class Dispatcher:
 
     # -- supervision -------------------------------------------------------
     def _supervise(self, started: float) -> None:
-        """Wait for the workers; report progress; bound the wait after a cancel."""
+        """Wait for the workers; report progress; bound the wait after a cancel.
+
+        ``on_progress`` is called on every tick; live.LiveReporter throttles it.
+        """
         next_log = started + self._settings.progress_interval
-        next_ui = 0.0
         grace_ends = None
         while not self._crew.idle.wait(SUPERVISE_TICK):
             now = time.monotonic()
@@ -222,9 +223,8 @@ class Dispatcher:
             if now >= next_log:
                 self._log_progress(now - started)
                 next_log = now + self._settings.progress_interval
-            if self._on_progress is not None and now >= next_ui:
+            if self._on_progress is not None:
                 self._on_progress(self.progress)
-                next_ui = now + UI_INTERVAL
 
     def _log_progress(self, elapsed: float) -> None:
         p = self.progress

@@ -31,7 +31,6 @@ CALL_ANSWERED = "in-progress"
 DELIVERED_STATUSES = MESSAGE_DELIVERED | CALL_DELIVERED | {CALL_ANSWERED}
 
 TICK = 0.05
-UI_INTERVAL = 1.0
 POLL_FIRST = 1.0
 POLL_MAX = 10.0
 POLL_GROWTH = 1.5
@@ -151,16 +150,15 @@ class Tracker:
         self._crew.start(self._workers, self._work)
 
     def _supervise(self) -> None:
-        next_ui = self._clock() + UI_INTERVAL
+        """Wait for the workers; ``on_progress`` every tick (LiveReporter throttles)."""
         while not self._crew.idle.wait(TICK):
             now = self._clock()
             if self._cancelled.is_set() or self._halt.is_set():
                 return
             if now >= self._deadline:
                 return
-            if self._on_progress is not None and now >= next_ui:
+            if self._on_progress is not None:
                 self._on_progress()
-                next_ui = now + UI_INTERVAL
 
     def _stopped(self) -> bool:
         return (
