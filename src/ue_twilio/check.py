@@ -21,11 +21,10 @@ from .outcome import Outcome
 from .proxy import echo_no_proxy, parse_proxy
 from .ratelimit import backoff_delay
 from .readers import read_credential
-from .redact import redactor_for, redactor_for_raw, scrub_tree
+from .redact import MASK, redactor_for, redactor_for_raw, scrub_tree
 from .settings import Settings
 
 COMMAND = "test_connection"
-MASK = "****"
 MAX_ATTEMPTS = 3
 ACTIVE = "active"
 

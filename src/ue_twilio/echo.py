@@ -13,8 +13,8 @@ from .config import TaskConfig
 from .exceptions import ValidationError
 from .phone import split_entries
 from .readers import is_empty, read_choice, read_credential
+from .redact import MASK
 
-MASK = "****"
 MAX_ECHO_CHARS = 4000
 _PROXY_KEYS = ("proxy", "proxy_type", "proxy_ca_bundle_file")
 

@@ -24,8 +24,8 @@ from requests.adapters import HTTPAdapter
 from .exceptions import ProxyTLSError, ValidationError
 from .fields import BY_NAME, CREDENTIAL_PROXY_TYPES, HTTPS_PROXY_TYPES
 from .readers import is_empty, label, read_choice, read_credential, read_text
+from .redact import MASK
 
-MASK = "****"
 ECHO_KEYS = (
     "proxy",
     "proxy_type",
