@@ -126,10 +126,12 @@ def test_dead_network_costs_one_request_with_50_workers(sandbox):
     assert run.output["status_description"].startswith("CONNECTION_ERROR: ")
     # Only the probe was tried: every other recipient is "not sent".
     assert not_queued_lines(run.stderr) == ["+15550000000"]
+    # The probe never left either: all 60 are "not sent", and all count failed.
     assert run.stats == {
         "msg_queued_count": 0,
-        "msg_failed_count": 1,
-        "msg_not_sent_count": 59,
+        "msg_failed_count": 60,
+        "msg_unknown_count": 0,
+        "msg_not_sent_count": 60,
     }
 
 

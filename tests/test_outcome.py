@@ -8,7 +8,14 @@ import pytest
 
 from ue_twilio import outcome
 from ue_twilio.exceptions import AuthenticationError, TwilioConnectionError
-from ue_twilio.results import FAILED, NOT_SENT, QUEUED, SKIPPED, RecipientResult
+from ue_twilio.results import (
+    FAILED,
+    NOT_SENT,
+    QUEUED,
+    SKIPPED,
+    UNKNOWN,
+    RecipientResult,
+)
 
 
 def _results(*statuses):
@@ -67,13 +74,20 @@ def test_undelivered_turns_success_into_22_but_not_a_partial_failure():
     assert outcome.verdict(_results(QUEUED, FAILED), undelivered=1)[0] == 21
 
 
-def test_stats_keep_the_seed_keys():
-    counts = outcome.stats(_results(QUEUED, SKIPPED, FAILED, NOT_SENT))
+def test_stats_keep_the_seed_keys_and_add_up():
+    counts = outcome.stats(_results(QUEUED, SKIPPED, FAILED, NOT_SENT, UNKNOWN))
     assert counts == {
         "msg_queued_count": 2,
-        "msg_failed_count": 1,
+        "msg_failed_count": 3,
+        "msg_unknown_count": 1,
         "msg_not_sent_count": 1,
     }
+
+
+def test_a_run_with_only_unknown_recipients_is_not_a_success():
+    code, text = outcome.verdict(_results(UNKNOWN))
+    assert code == 1 and text.startswith("FAIL: No message could be queued.")
+    assert outcome.verdict(_results(QUEUED, UNKNOWN))[0] == 21
 
 
 def test_long_lists_keep_only_problems_and_at_most_the_limit(monkeypatch):

@@ -43,6 +43,7 @@ def test_state_file_rerun_sends_only_the_unsent(sandbox, tmp_path):
     assert second.stats == {
         "msg_queued_count": 3,
         "msg_failed_count": 0,
+        "msg_unknown_count": 0,
         "msg_not_sent_count": 0,
         "msg_skipped_count": 2,
     }

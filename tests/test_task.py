@@ -46,6 +46,7 @@ def _assert_success(run, sandbox, action, **changes):
     assert out["result"]["stats"] == {
         "msg_queued_count": 3,
         "msg_failed_count": 0,
+        "msg_unknown_count": 0,
         "msg_not_sent_count": 0,
     }
     recipients = out["result"]["recipients"]
@@ -125,6 +126,7 @@ def test_failing_magic_numbers_give_exit_21(sandbox):
     assert run.stats == {
         "msg_queued_count": 1,
         "msg_failed_count": 2,
+        "msg_unknown_count": 0,
         "msg_not_sent_count": 0,
     }
     assert "+15005550001: Twilio error 21211" in run.stderr

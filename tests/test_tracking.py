@@ -57,6 +57,7 @@ def test_delivered_and_undelivered_messages_exit_22(make_box):
     assert run.stats == {
         "msg_queued_count": 3,
         "msg_failed_count": 0,
+        "msg_unknown_count": 0,
         "msg_not_sent_count": 0,
         "msg_delivered_count": 1,
         "msg_undelivered_count": 2,

@@ -1,18 +1,24 @@
 """A small Twilio REST client over one pooled requests.Session.
 
 It never retries by itself: whether a request may be sent again is the
-dispatcher's decision, made from the Reply kind this module reports.
+dispatcher's decision, made from the Reply kind this module reports. Every
+exception of the sending path (requests, urllib3, socket, ssl, OS, overflow,
+a body lost after the status line) is turned into a Reply in one place,
+``_exchange``, by the only question that matters for sending twice: may the
+request have reached Twilio?
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any, Dict, Mapping, NamedTuple, Optional
+from urllib.parse import urlencode
 
 import requests
-from urllib3.exceptions import ProtocolError
+from urllib3 import exceptions as u3
 
 from ._version import EXTENSION_NAME, __version__
 from .diagnose import describe_connection_error
@@ -29,11 +35,13 @@ MAX_BODY_BYTES = 1024 * 1024
 RATE_LIMIT_CODE = 20429
 MAX_RETRY_AFTER = 30.0
 
+MAX_LIST_BODY_BYTES = 16 * 1024 * 1024
+
 OK = "ok"
-RATE_LIMITED = "rate_limited"
-FAILED = "failed"
-UNKNOWN = "unknown"
-UNREACHABLE = "unreachable"  # never leaves the client: raised as a run-wide error
+RATE_LIMITED = "rate_limited"  # Twilio did not process it: safe to send again
+REFUSED = "refused"  # Twilio answered and did not create anything
+UNKNOWN = "unknown"  # the request may have reached Twilio: never resent blindly
+UNREACHABLE = "unreachable"  # never left; raised as a run-wide error
 
 
 class Reply(NamedTuple):
@@ -69,9 +77,12 @@ class TwilioClient:
         pool_size: int = 10,
         log=None,
     ) -> None:
-        self._account_url = "{}/{}/Accounts/{}".format(
-            settings.api_url, API_VERSION, account_sid
-        )
+        self._base = settings.api_url
+        self._account_path = "/{}/Accounts/{}".format(API_VERSION, account_sid)
+        self._account_url = self._base + self._account_path
+        self._flight = threading.Lock()
+        self._in_flight = 0
+        self._closing = False
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._proxy = proxy
         self._log = log
@@ -91,28 +102,72 @@ class TwilioClient:
         url = "{}/{}/{}.json".format(self._account_url, resource, sid)
         return self._request("GET", url)
 
+    def list_page(self, resource: str, query: Mapping[str, str]) -> Reply:
+        """GET the first page of a list (``query`` holds Twilio's filters)."""
+        url = "{}/{}.json?{}".format(self._account_url, resource, urlencode(query))
+        return self._request("GET", url, max_body=MAX_LIST_BODY_BYTES)
+
+    def next_page(self, reply: Reply) -> Optional[Reply]:
+        """The page after ``reply``, or None at the end.
+
+        Only a ``next_page_uri`` under this account's path is followed, so a
+        hostile answer cannot send our credentials to another host or path.
+        """
+        uri = reply.body.get("next_page_uri") if reply.body else None
+        if not isinstance(uri, str) or not uri.startswith(self._account_path + "/"):
+            return None
+        return self._request("GET", self._base + uri, max_body=MAX_LIST_BODY_BYTES)
+
     def fetch_account(self) -> Reply:
         return self._request("GET", self._account_url + ".json")
 
     def close(self) -> None:
+        """Close the pool once no request is in flight (a late worker may
+        still be waiting for its answer after a cancel)."""
+        with self._flight:
+            self._closing = True
+            if self._in_flight:
+                return
         self._session.close()
 
-    def _request(self, method: str, url: str, data=None) -> Reply:
+    def _request(self, method: str, url: str, data=None, max_body=MAX_BODY_BYTES):
         started = time.monotonic()
-        try:
-            response = self._session.send(
-                self._prepared(method, url, data),
-                timeout=self._timeout,
-                allow_redirects=False,
-                stream=True,
-                **self._per_request,
-            )
-            reply = _read_reply(response)
-        except requests.exceptions.RequestException as exc:
-            reply = self._failure(exc)
+        reply = self._exchange(method, url, data, max_body)
         self._trace(method, url, reply, started)
         _raise_run_wide(reply, self._proxy)
         return reply
+
+    def _exchange(self, method: str, url: str, data, max_body: int) -> Reply:
+        """The one boundary where an exception becomes a Reply."""
+        with self._flight:
+            if self._closing:
+                return Reply(UNREACHABLE, error_message="the run has ended")
+            self._in_flight += 1
+        try:
+            try:
+                response = self._session.send(
+                    self._prepared(method, url, data),
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    **self._per_request,
+                )
+            except Exception as exc:  # noqa: BLE001 - see the module docstring
+                return self._failure(exc)
+            try:
+                return _read_reply(response, max_body)
+            except Exception as exc:  # noqa: BLE001 - the status line arrived
+                response.close()
+                return _reply_without_body(response, exc)
+        finally:
+            self._finished()
+
+    def _finished(self) -> None:
+        with self._flight:
+            self._in_flight -= 1
+            last = self._closing and not self._in_flight
+        if last:
+            self._session.close()
 
     def _prepared(self, method: str, url: str, data) -> requests.PreparedRequest:
         """The request for ``url`` with this body, prepared once per create URL.
@@ -130,15 +185,15 @@ class TwilioClient:
         prepared.prepare_body(data, None)
         return prepared
 
-    def _failure(self, exc: requests.exceptions.RequestException) -> Reply:
-        """Lost answers are UNKNOWN (never resent); the rest are UNREACHABLE."""
-        if _answer_lost(exc):
-            message = "No answer from Twilio ({}); delivery state unknown".format(
-                describe_connection_error(exc, self._proxy)
-            )
-            return Reply(UNKNOWN, error_message=message)
-        description = describe_connection_error(exc, self._proxy)
-        return Reply(UNREACHABLE, error_message=description)
+    def _failure(self, exc: Exception) -> Reply:
+        """Never left: UNREACHABLE (run-wide). May have left: UNKNOWN."""
+        description = _describe(exc, self._proxy)
+        if _never_left(exc):
+            return Reply(UNREACHABLE, error_message=description)
+        message = "No answer from Twilio ({}); delivery state unknown".format(
+            description
+        )
+        return Reply(UNKNOWN, error_message=message)
 
     def _trace(self, method: str, url: str, reply: Reply, started: float) -> None:
         if self._log is None:
@@ -183,28 +238,50 @@ def _environment_once(session: requests.Session, url: str) -> Dict[str, Any]:
     return {"proxies": found["proxies"], "verify": found["verify"]}
 
 
-def _answer_lost(exc: requests.exceptions.RequestException) -> bool:
-    """True when the request went out but its answer did not come back."""
-    if isinstance(exc, requests.exceptions.ReadTimeout):
+# Causes that mean the request never reached Twilio: no connection, no tunnel,
+# no TLS session. Anything else may have left (a reset, a timeout while
+# waiting for the answer, an error we did not foresee) and counts UNKNOWN.
+_NEVER_LEFT = (
+    requests.exceptions.ConnectTimeout,
+    requests.exceptions.ProxyError,
+    requests.exceptions.SSLError,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidHeader,
+    u3.NewConnectionError,
+    u3.ConnectTimeoutError,
+    u3.ProxyError,
+    u3.SSLError,
+    u3.LocationParseError,
+)
+
+
+def _never_left(exc: Exception) -> bool:
+    """True when the request certainly did not reach Twilio.
+
+    requests wraps urllib3's MaxRetryError in a ConnectionError; its
+    ``reason`` says which phase failed.
+    """
+    if isinstance(exc, _NEVER_LEFT):
         return True
-    if isinstance(
-        exc,
-        (
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError,
-        ),
-    ):
-        return True
-    if isinstance(exc, requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
-        return isinstance(exc.args[0], ProtocolError)
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, u3.MaxRetryError):
+        return isinstance(cause.reason, _NEVER_LEFT)
     return False
 
 
-def _read_reply(response: requests.Response) -> Reply:
+def _describe(exc: Exception, proxy) -> str:
+    """One line for any failure; our own describer never turns into a crash."""
+    try:
+        return describe_connection_error(exc, proxy)
+    except Exception:  # noqa: BLE001 - a description must not lose the reply
+        return type(exc).__name__
+
+
+def _read_reply(response: requests.Response, max_body: int = MAX_BODY_BYTES) -> Reply:
     status = response.status_code
-    body = _read_json(response)
+    body = _read_json(response, max_body)
     code = body.get("code") if body else None
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     message = body.get("message") if body else None
@@ -216,19 +293,38 @@ def _read_reply(response: requests.Response) -> Reply:
         return Reply(OK, status, body)
     if message is None:
         message = "HTTP {} {}".format(status, response.reason or "").strip()
-    kind = UNKNOWN if status >= 500 else FAILED
+    kind = UNKNOWN if status >= 500 else REFUSED
     return Reply(kind, status, body, code, message)
 
 
-def _read_json(response: requests.Response) -> Optional[Dict[str, Any]]:
-    """Read at most MAX_BODY_BYTES; anything else than a JSON object is None.
+def _reply_without_body(response: requests.Response, exc: Exception) -> Reply:
+    """The status line arrived, the body did not: the status still decides.
+
+    A 201 whose body was cut off is a created message (queued, SID unknown);
+    reporting it failed would invite a resend.
+    """
+    status = response.status_code
+    lost = "the answer's body was lost ({})".format(type(exc).__name__)
+    if status == 429:
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        return Reply(RATE_LIMITED, status, None, None, lost, retry_after)
+    if 200 <= status < 300:
+        return Reply(OK, status, None, error_message=lost)
+    message = "HTTP {}; {}".format(status, lost)
+    return Reply(UNKNOWN if status >= 500 else REFUSED, status, None, None, message)
+
+
+def _read_json(
+    response: requests.Response, max_body: int = MAX_BODY_BYTES
+) -> Optional[Dict[str, Any]]:
+    """Read at most ``max_body`` bytes; anything else than a JSON object is None.
 
     The bytes are read as sent (decode_content=False) and a body compressed
     despite ``Accept-Encoding: identity`` counts as unreadable: decoding it
     would let a hostile endpoint or proxy inflate it without bound.
     """
-    data = response.raw.read(MAX_BODY_BYTES + 1, decode_content=False)
-    if len(data) > MAX_BODY_BYTES:
+    data = response.raw.read(max_body + 1, decode_content=False)
+    if len(data) > max_body:
         response.close()
         return None
     response.raw.release_conn()

@@ -2,8 +2,12 @@
 
 One worker probes alone first, so a wrong token or a dead network costs one
 request; then up to ``max_concurrent`` workers share an adaptive window.
-Only a 429 is retried (Twilio did not process it); a lost answer is never
-resent. A halt (cancel or run-wide error) stops new requests within POLL.
+Only a 429 is retried (Twilio did not process it); a lost answer ends
+UNKNOWN and is never resent here (the task reconciles it at Twilio). A halt
+(cancel or run-wide error) stops new requests within POLL.
+
+Invariant: every recipient ends in exactly one state, decided under one lock;
+a recipient whose request is in flight when the run is frozen is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import time
 from typing import Callable, List, Optional, Sequence
 
 from .client import OK, RATE_LIMITED, UNKNOWN, Reply
-from .exceptions import RUN_WIDE_ERRORS, TwilioTaskError
+from .exceptions import RUN_WIDE_ERRORS, TwilioConnectionError, TwilioTaskError
 from .ratelimit import AdaptiveLimiter, backoff_delay
 from .results import FAILED, NOT_SENT, QUEUED, RecipientResult
+from .results import UNKNOWN as UNKNOWN_STATE
 from .settings import Settings
 from .workers import Crew
 
@@ -60,6 +65,8 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._next = 0
         self._logged = 0
+        self._lines: List[tuple] = []
+        self._writing = False
         self._frozen = False
         self._in_flight = set()
         self._crew = Crew("ue-twilio-sender")
@@ -116,6 +123,8 @@ class Dispatcher:
                 self._limiter.succeeded()
                 self._record(index, _result_of(to, reply))
                 return
+            with self._lock:  # not in flight while it waits: Twilio has nothing
+                self._in_flight.discard(index)
             attempt += 1
             if attempt > MAX_RATE_LIMIT_RETRIES:
                 self._record(index, _rate_limit_exhausted(to, reply))
@@ -132,25 +141,23 @@ class Dispatcher:
         try:
             reply = self._send(to)
         except RUN_WIDE_ERRORS as exc:
-            self._settle_without_reply(index, to, exc.description)
+            self._limiter.release()
+            self._record(index, _stopped_by(to, exc))
             self._stop(exc)
             return None
         except Exception as exc:  # noqa: BLE001 - a bug costs one recipient
-            problem = "unexpected error: {}".format(type(exc).__name__)
-            self._settle_without_reply(index, to, problem)
+            self._limiter.release()
+            problem = "unexpected error: {}; delivery state unknown".format(
+                type(exc).__name__
+            )
+            self._record(
+                index, RecipientResult(to, UNKNOWN_STATE, error_message=problem)
+            )
             return None
-        with self._lock:
-            self._in_flight.discard(index)
         if reply.kind == RATE_LIMITED:
             self._limiter.rate_limited(ticket, reply.retry_after)
         self._limiter.release()
         return reply
-
-    def _settle_without_reply(self, index: int, to: str, problem: str) -> None:
-        with self._lock:
-            self._in_flight.discard(index)
-        self._limiter.release()
-        self._record(index, RecipientResult(to, FAILED, error_message=problem))
 
     def _stop(self, exc: TwilioTaskError) -> None:
         with self._lock:
@@ -163,33 +170,40 @@ class Dispatcher:
 
     # -- results -----------------------------------------------------------
     def _record(self, index: int, result: RecipientResult) -> None:
+        """Store a result and leave the in-flight set in one step."""
         with self._lock:
             if self._frozen:
                 return
+            self._in_flight.discard(index)
             self._results[index] = result
             if result.status == QUEUED:
                 self.progress.queued += 1
             else:
                 self.progress.failed += 1
-            self._flush_log()
+            self._lines.extend(self._ready_lines())
+            if self._writing:
+                return
+            self._writing = True
+        self._write_lines()
 
-    def _flush_log(self) -> None:
-        """Log failures in recipient order, as soon as the order allows."""
-        results = self._results
+    def _ready_lines(self) -> List[tuple]:
+        """Failures in recipient order, as soon as the order allows."""
+        results, lines = self._results, []
         while self._logged < len(results) and results[self._logged] is not None:
-            result = results[self._logged]
-            if result.status == FAILED:
-                self._log.error(
-                    "Not queued: %s: %s", result.to, result.describe_failure()
-                )
-            elif result.status == QUEUED and result.sid is None:
-                # HTTP 201 means queued; say why the output has no sid for it.
-                self._log.warning(
-                    "Queued without a SID: %s: Twilio answered 201 but the body "
-                    "held no readable sid",
-                    result.to,
-                )
+            lines.extend(_log_lines(results[self._logged]))
             self._logged += 1
+        return lines
+
+    def _write_lines(self) -> None:
+        """One writer at a time, outside the lock every worker needs."""
+        while True:
+            with self._lock:
+                lines, self._lines = self._lines, []
+                if not lines:
+                    self._writing = False
+                    return
+            for level, message, *args in lines:
+                getattr(self._log, level)(message, *args)
 
     def _freeze(self) -> List[RecipientResult]:
         with self._lock:
@@ -197,7 +211,7 @@ class Dispatcher:
             for index in self._in_flight:
                 self._results[index] = RecipientResult(
                     self._recipients[index],
-                    FAILED,
+                    UNKNOWN_STATE,
                     error_message="cancelled while the request was in flight; "
                     "delivery state unknown",
                 )
@@ -239,15 +253,39 @@ class Dispatcher:
         )
 
 
+def _log_lines(result: RecipientResult) -> List[tuple]:
+    """What STDERR says of one settled recipient: (level, message, *args)."""
+    problem = result.describe_failure()
+    if result.status == UNKNOWN_STATE:
+        return [("warning", "Answer lost: %s: %s", result.to, problem)]
+    if result.status != QUEUED:
+        return [("error", "Not queued: %s: %s", result.to, problem)]
+    if result.sid is None:
+        # HTTP 201 means queued; say why the output has no sid for it.
+        text = "Queued without a SID: %s: Twilio answered 201 but the body held "
+        return [("warning", text + "no readable sid", result.to)]
+    return []
+
+
 def _result_of(to: str, reply: Reply) -> RecipientResult:
     if reply.kind == OK:
         return RecipientResult(to, QUEUED, sid=reply.sid)
     message = reply.error_message or "failed"
-    if reply.kind == UNKNOWN and "unknown" not in message:
-        message += "; Twilio may or may not have processed it"
+    if reply.kind == UNKNOWN:
+        if "unknown" not in message:
+            message += "; Twilio may or may not have processed it"
+        state = UNKNOWN_STATE
+    else:
+        state = FAILED
     return RecipientResult(
-        to, FAILED, error_code=reply.error_code, error_message=message
+        to, state, error_code=reply.error_code, error_message=message
     )
+
+
+def _stopped_by(to: str, exc: TwilioTaskError) -> RecipientResult:
+    """The recipient whose request met a run-wide error."""
+    state = NOT_SENT if isinstance(exc, TwilioConnectionError) else FAILED
+    return RecipientResult(to, state, error_message=exc.description)
 
 
 def _rate_limit_exhausted(to: str, reply: Reply) -> RecipientResult:

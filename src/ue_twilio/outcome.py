@@ -13,7 +13,16 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ._version import EXTENSION_NAME, __version__
 from .exceptions import TwilioTaskError
-from .results import FAILED, NOT_SENT, QUEUED, SKIPPED, RecipientResult, count
+from .results import (
+    NOT_SENT,
+    QUEUED,
+    QUEUED_STATES,
+    SKIPPED,
+    UNKNOWN,
+    RecipientResult,
+    count,
+    count_queued,
+)
 from .tracking import DELIVERED_STATUSES
 
 SUCCESS = "SUCCESS: Task executed successfully."
@@ -55,16 +64,13 @@ def verdict(
     ``undelivered`` > 0 (only possible with Wait For Delivery) turns a full
     success into exit 22; ``delivered`` adds the count to a cancel message.
     """
-    queued = count(results, QUEUED) + count(results, SKIPPED)
+    queued = count_queued(results)
     if error is not None:
         return error.exit_code, error.status_description
     if cancelled:
-        text = "FAIL: Task was cancelled: {} queued, {} failed, {} not sent".format(
-            queued, count(results, FAILED), count(results, NOT_SENT)
-        )
-        if delivered is not None:
-            text += ", {} delivered".format(delivered)
-        return (21 if queued else 1), text + "."
+        if queued:  # the seed's text for 21, always; the details go to STDERR
+            return 21, PARTIAL
+        return 1, "FAIL: " + cancel_details(results, delivered) + "."
     if queued == len(results):
         return (22, NOT_DELIVERED) if undelivered else (0, SUCCESS)
     if queued:
@@ -72,9 +78,25 @@ def verdict(
     return 1, "FAIL: No message could be queued. " + _first_failure(results)
 
 
+def cancel_details(
+    results: List[RecipientResult], delivered: Optional[int] = None
+) -> str:
+    """What a cancel left behind, for STDERR and for exit 1's status."""
+    queued = count_queued(results)
+    text = "Task was cancelled: {} queued, {} failed ({} unknown, {} not sent)".format(
+        queued,
+        len(results) - queued,
+        count(results, UNKNOWN),
+        count(results, NOT_SENT),
+    )
+    if delivered is not None:
+        text += ", {} delivered".format(delivered)
+    return text
+
+
 def _first_failure(results: List[RecipientResult]) -> str:
     for result in results:
-        if result.status == FAILED:
+        if result.status not in QUEUED_STATES:
             return "{}: {}".format(result.to, result.describe_failure())
     return "Nothing was sent."
 
@@ -86,12 +108,17 @@ def stats(
 ) -> Dict[str, Optional[int]]:
     """The seed's counts plus ours; skipped recipients count as queued.
 
-    ``msg_skipped_count`` appears with Resend Policy 'unsent_only', the
-    delivery counts with Wait For Delivery (null when tracking never ran).
+    ``msg_failed_count`` is every recipient not queued ("failed to queue"), so
+    queued + failed = recipients on every path; ``msg_unknown_count`` and
+    ``msg_not_sent_count`` break it down. ``msg_skipped_count`` appears with
+    Resend Policy 'unsent_only', the delivery counts with Wait For Delivery
+    (null when tracking never ran).
     """
+    queued = count_queued(results)
     counts: Dict[str, Optional[int]] = {
-        "msg_queued_count": count(results, QUEUED) + count(results, SKIPPED),
-        "msg_failed_count": count(results, FAILED),
+        "msg_queued_count": queued,
+        "msg_failed_count": len(results) - queued,
+        "msg_unknown_count": count(results, UNKNOWN),
         "msg_not_sent_count": count(results, NOT_SENT),
     }
     if with_skipped:
@@ -157,8 +184,8 @@ def summary_line(
     extra = ""
     if s.get("msg_skipped_count"):
         extra += " ({} skipped as already queued)".format(s["msg_skipped_count"])
-    extra += ", {} failed, {} not sent".format(
-        s["msg_failed_count"], s["msg_not_sent_count"]
+    extra += ", {} failed ({} unknown, {} not sent)".format(
+        s["msg_failed_count"], s["msg_unknown_count"], s["msg_not_sent_count"]
     )
     if s.get("msg_delivered_count") is not None:
         extra += ", {} delivered, {} not delivered".format(

@@ -18,8 +18,22 @@ def request_builder(config: TaskConfig) -> Tuple[str, Callable[[str], Dict[str, 
     """
     if config.action == VOICE:
         return "Calls", _with_to(_call_params(config), "")
-    prefix = WHATSAPP_PREFIX if config.action == WHATSAPP else ""
+    prefix = _prefix(config)
     return "Messages", _with_to(_message_params(config, prefix), prefix)
+
+
+def recipient_address(config: TaskConfig, number: str) -> str:
+    """``To`` as Twilio stores it (WhatsApp numbers carry the channel prefix)."""
+    return _prefix(config) + number
+
+
+def sender_address(config: TaskConfig) -> str:
+    """``From`` as Twilio stores it, for a phone-number sender."""
+    return _prefix(config) + config.sender
+
+
+def _prefix(config: TaskConfig) -> str:
+    return WHATSAPP_PREFIX if config.action == WHATSAPP else ""
 
 
 def _with_to(shared: Dict[str, str], prefix: str) -> Callable[[str], Dict[str, str]]:

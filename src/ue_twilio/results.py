@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Optional
 
-QUEUED = "queued"
-FAILED = "failed"
-NOT_SENT = "not_sent"
-SKIPPED = "skipped"
+QUEUED = "queued"  # Twilio answered 201
+FAILED = "failed"  # Twilio refused it, or 429 retries ran out
+UNKNOWN = "unknown"  # the request may have reached Twilio; never resent blindly
+NOT_SENT = "not_sent"  # it never left
+SKIPPED = "skipped"  # queued by an earlier run (Resend Policy)
+# What counts as queued in the seed's ``msg_queued_count``; every other
+# state counts in ``msg_failed_count`` ("failed to queue").
+QUEUED_STATES = frozenset((QUEUED, SKIPPED))
 
 
 class RecipientResult:
@@ -39,6 +43,11 @@ class RecipientResult:
             "error_message": self.error_message,
         }
 
+    @property
+    def needs_lookup(self) -> bool:
+        """Its answer was lost: Twilio's list must say what became of it."""
+        return self.status == UNKNOWN or (self.status == QUEUED and self.sid is None)
+
     def describe_failure(self) -> str:
         code = "Twilio error {}: ".format(self.error_code) if self.error_code else ""
         return "{}{}".format(code, self.error_message or "failed")
@@ -46,3 +55,7 @@ class RecipientResult:
 
 def count(results: Iterable[RecipientResult], status: str) -> int:
     return sum(1 for result in results if result.status == status)
+
+
+def count_queued(results: Iterable[RecipientResult]) -> int:
+    return sum(1 for result in results if result.status in QUEUED_STATES)

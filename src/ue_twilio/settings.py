@@ -19,6 +19,12 @@ class Settings:
     read_timeout: float = 30.0
     cancel_grace: float = 5.0
     progress_interval: float = 5.0
+    # Reconciling lost answers (reconcile.py): the first look waits this long
+    # after the requests, an "absent" is checked again after the second, and
+    # all lookups of one round end within the third.
+    reconcile_delay: float = 2.0
+    reconcile_recheck: float = 3.0
+    reconcile_budget: float = 60.0
     state_file: Optional[str] = None
 
     @classmethod

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Dict, List, Optional
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import config as config_module
 from .client import OK, TwilioClient
@@ -24,20 +25,35 @@ from .logsafe import SafeLog
 from .outcome import (
     Outcome,
     build_output,
+    cancel_details,
     recipients_detail,
     stats,
     summary_line,
     verdict,
 )
 from .params import request_builder
+from .reconcile import ABSENT, FOUND, UNDECIDED, Reconciler, Verdict, match_for
 from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
-from .results import FAILED, NOT_SENT, QUEUED, SKIPPED, RecipientResult, count
+from .results import (
+    FAILED,
+    NOT_SENT,
+    QUEUED,
+    QUEUED_STATES,
+    SKIPPED,
+    UNKNOWN,
+    RecipientResult,
+    count,
+    count_queued,
+)
 from .settings import Settings
 from .tracking import DeliveryReport, Tracker, delivery_counts, log_report
 
 ACTION_LABELS = {SMS: "SMS", WHATSAPP: "WhatsApp", VOICE: "voice"}
 LIST_LIMIT = 1000
+# How often a recipient whose answer was lost, and whom Twilio has no record
+# of, is sent again within one run.
+MAX_RESENDS = 1
 
 
 class Task:
@@ -100,21 +116,49 @@ class Task:
             log=log,
         )
         try:
-            dispatcher = self._dispatch(run, client)
-            report = self._track(run, client, dispatcher)
+            sending = self._queue(run, client)
+            report = self._track(run, client, sending)
         finally:
             client.close()
         run.reporter.publish_final(run.snapshot(report))
         # A cancel between queuing and tracking still counts as a cancel.
         skipped_tracking = config.wait_for_delivery and report is None
-        cancelled = dispatcher.cancelled or (
+        cancelled = sending.cancelled or (
             report.cancelled
             if report is not None
             else skipped_tracking and self._cancelled.is_set()
         )
-        return _final_outcome(run, dispatcher, report, cancelled, log, redactor)
+        return _final_outcome(run, sending, report, cancelled, log, redactor)
 
-    def _dispatch(self, run: "_Run", client: TwilioClient) -> Dispatcher:
+    def _queue(self, run: "_Run", client: TwilioClient) -> "_Sending":
+        """Send, then settle every lost answer at Twilio; resend what is absent.
+
+        A recipient is sent at most 1 + MAX_RESENDS times, and sent again only
+        after two looks at Twilio's list found nothing it could have created.
+        """
+        sending = _Sending()
+        indices = run.pending
+        for round_number in range(MAX_RESENDS + 1):
+            self._round(run, client, indices, sending)
+            if sending.stopped or self._cancelled.is_set():
+                break
+            absent = self._reconcile(run, client, indices)
+            if not absent:
+                break
+            if round_number == MAX_RESENDS:
+                run.give_up(absent)
+                break
+            run.log.info(
+                "Sending once more to %d recipient(s) that Twilio has no record of.",
+                len(absent),
+            )
+            indices = absent
+        sending.cancelled = sending.cancelled or self._cancelled.is_set()
+        return sending
+
+    def _round(
+        self, run: "_Run", client: TwilioClient, indices: List[int], sending
+    ) -> None:
         resource, build = request_builder(run.config)
         resend = run.resend
 
@@ -124,28 +168,66 @@ class Task:
                 resend.mark_queued(to)
             return reply
 
+        base = run.counts_outside(indices)
         dispatcher = Dispatcher(
             send,
-            run.to_send,
+            [run.config.recipients[i] for i in indices],
             run.config.max_concurrent,
             run.log,
             self._settings,
-            lambda progress: run.offer(progress.queued, progress.failed),
+            lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
         )
         self._dispatcher = dispatcher
         if self._cancelled.is_set():
             dispatcher.cancel()
-        run.merge(dispatcher.run())
-        return dispatcher
+        for index, result in zip(indices, dispatcher.run()):
+            run.results[index] = result
+        sending.absorb(dispatcher)
+
+    def _reconcile(
+        self, run: "_Run", client: TwilioClient, indices: List[int]
+    ) -> List[int]:
+        """Look up this round's lost answers; return the UNKNOWN ones surely absent.
+
+        Queued recipients whose 201 carried no readable SID are looked up too,
+        for their SID only (delivery tracking needs it); they are never resent.
+        """
+        unknown = [i for i in indices if run.results[i].needs_lookup]
+        if not unknown:
+            return []
+        settings, log = self._settings, run.log
+        log.info(
+            "Asking Twilio about %d recipient(s) whose answer was lost.", len(unknown)
+        )
+        reconciler = Reconciler(
+            client,
+            run.config,
+            match_for(run.config, run.started),
+            self._cancelled,
+            log,
+            time.monotonic() + settings.reconcile_delay + settings.reconcile_budget,
+            run.config.max_concurrent,
+        )
+        absent = unknown
+        for pause in (settings.reconcile_delay, settings.reconcile_recheck):
+            if self._cancelled.wait(pause):
+                return []
+            numbers = [run.config.recipients[i] for i in absent]
+            verdicts = reconciler.look(numbers)
+            run.apply(absent, verdicts)
+            absent = [i for i, v in zip(absent, verdicts) if v.state == ABSENT]
+            if not absent:
+                return []
+        return [i for i in absent if run.results[i].status == UNKNOWN]
 
     def _track(
-        self, run: "_Run", client: TwilioClient, dispatcher: Dispatcher
+        self, run: "_Run", client: TwilioClient, sending: "_Sending"
     ) -> Optional[DeliveryReport]:
         """Follow delivery unless disabled, cancelled or stopped by an error."""
         config = run.config
-        if not config.wait_for_delivery or dispatcher.error is not None:
+        if not config.wait_for_delivery or sending.error is not None:
             return None
-        if dispatcher.cancelled or self._cancelled.is_set():
+        if sending.cancelled or self._cancelled.is_set():
             return None
         resource = "Calls" if config.is_voice else "Messages"
         tracker = Tracker(
@@ -169,29 +251,88 @@ class Task:
         return report
 
 
+class _Sending:
+    """What the sending rounds ended with: the run-wide error, a cancel."""
+
+    def __init__(self) -> None:
+        self.error: Optional[TwilioTaskError] = None
+        self.cancelled = False
+
+    @property
+    def stopped(self) -> bool:
+        return self.error is not None or self.cancelled
+
+    def absorb(self, dispatcher: Dispatcher) -> None:
+        self.error = self.error or dispatcher.error
+        self.cancelled = self.cancelled or dispatcher.cancelled
+
+
 class _Run:
-    """The state of one run shared by the phases: who to send to, results, progress."""
+    """The state of one run shared by the phases: who to send to, results, progress.
+
+    ``results`` holds one entry per recipient from the start (skipped or not
+    sent yet); each phase replaces entries, never adds or drops one.
+    """
 
     def __init__(self, config: TaskConfig, resend: ResendState, log, on_progress):
         self.config = config
         self.resend = resend
         self.log = log
+        self.started = time.time()
         self.skipped = set(resend.skipped_indices())
-        self.to_send = [
-            to for i, to in enumerate(config.recipients) if i not in self.skipped
+        self.results: List[RecipientResult] = [
+            RecipientResult(to, SKIPPED if i in self.skipped else NOT_SENT)
+            for i, to in enumerate(config.recipients)
         ]
-        self.results: List[RecipientResult] = []
+        self.pending = [
+            i for i in range(len(config.recipients)) if i not in self.skipped
+        ]
         self.reporter = LiveReporter(
             on_progress, log, on_publish=lambda s: resend.save(s.resend_state)
         )
 
-    def merge(self, sent: List[RecipientResult]) -> None:
-        """Results in recipient order: skipped ones and the dispatcher's."""
-        results = iter(sent)
-        self.results = [
-            RecipientResult(to, SKIPPED) if i in self.skipped else next(results)
-            for i, to in enumerate(self.config.recipients)
-        ]
+    def counts_outside(self, indices: List[int]) -> Tuple[int, int]:
+        """(queued, not queued) among the recipients a round does not send to;
+        recipients not sent yet count as neither."""
+        inside = set(indices)
+        queued = failed = 0
+        for index, result in enumerate(self.results):
+            if index in inside or result.status == NOT_SENT:
+                continue
+            if result.status in QUEUED_STATES:
+                queued += 1
+            else:
+                failed += 1
+        return queued, failed
+
+    def apply(self, indices: List[int], verdicts: List[Verdict]) -> None:
+        """Found: queued with Twilio's SID. Undecided: stays UNKNOWN, with why."""
+        for index, found in zip(indices, verdicts):
+            result = self.results[index]
+            if found.state == FOUND:
+                self.results[index] = RecipientResult(result.to, QUEUED, sid=found.sid)
+                self.resend.mark_queued(result.to)
+                self.log.info(
+                    "Found at Twilio: %s was queued (%s) although its answer was lost.",
+                    result.to,
+                    found.sid,
+                )
+            elif found.state == UNDECIDED and result.status == UNKNOWN:
+                result.error_message = "{}; {}; not sent again".format(
+                    result.error_message, found.problem
+                )
+
+    def give_up(self, indices: List[int]) -> None:
+        """Absent after the last resend: nothing reached Twilio, say so."""
+        for index in indices:
+            result = self.results[index]
+            self.results[index] = RecipientResult(
+                result.to,
+                NOT_SENT,
+                error_code=result.error_code,
+                error_message="{}; Twilio has no record of it after {} attempts; "
+                "not sent again".format(result.error_message, MAX_RESENDS + 1),
+            )
 
     def _delivered_so_far(self) -> Optional[int]:
         return 0 if self.config.wait_for_delivery else None
@@ -200,7 +341,7 @@ class _Run:
         self.reporter.offer(
             lambda: Snapshot(
                 len(self.config.recipients),
-                queued=len(self.skipped) + queued,
+                queued=queued,
                 failed=failed,
                 skipped=len(self.skipped),
                 delivered=self._delivered_so_far(),
@@ -225,8 +366,8 @@ class _Run:
             delivered = self._delivered_so_far()
         return Snapshot(
             len(self.config.recipients),
-            queued=count(self.results, QUEUED) + count(self.results, SKIPPED),
-            failed=count(self.results, FAILED),
+            queued=count_queued(self.results),
+            failed=len(self.results) - count_queued(self.results),
             skipped=len(self.skipped),
             delivered=delivered,
             undelivered=undelivered,
@@ -236,7 +377,7 @@ class _Run:
 
 def _final_outcome(
     run: _Run,
-    dispatcher: Dispatcher,
+    sending: _Sending,
     report: Optional[DeliveryReport],
     cancelled: bool,
     log: SafeLog,
@@ -245,16 +386,21 @@ def _final_outcome(
     config, results = run.config, run.results
     exit_code, status = verdict(
         results,
-        dispatcher.error,
+        sending.error,
         cancelled,
         undelivered=report.undelivered if report is not None else 0,
         delivered=report.delivered if report is not None else None,
     )
     status = redactor(status)
+    delivered = report.delivered if report is not None else None
+    if cancelled:
+        log.warning("%s.", cancel_details(results, delivered))
     if exit_code != 0:
         _log_lists(results, log)
     counts = stats(results, run.resend.enabled, _delivery(config, report))
     result: Dict[str, Any] = {"stats": counts}
+    if cancelled:
+        result["cancelled"] = True
     result.update(recipients_detail(results))
     if run.resend.enabled:
         result["resend"] = {"record_source": run.resend.source}
@@ -281,10 +427,11 @@ def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
         (QUEUED, "Queued"),
         (SKIPPED, "Skipped (queued by an earlier run)"),
         (FAILED, "Failed"),
+        (UNKNOWN, "Unknown (may have reached Twilio; not resent)"),
         (NOT_SENT, "Not sent"),
     ):
         numbers = [r.to for r in results if r.status == status]
-        if status == SKIPPED and not numbers:
+        if status in (SKIPPED, UNKNOWN) and not numbers:
             continue
         shown = ", ".join(numbers[:LIST_LIMIT])
         if len(numbers) > LIST_LIMIT:

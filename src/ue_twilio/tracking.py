@@ -73,10 +73,11 @@ def classify(status: Optional[str], is_call: bool) -> Optional[str]:
 
 
 class _Item:
-    __slots__ = ("result", "last_status", "polls", "rate_limits", "verdict")
+    __slots__ = ("result", "last_status", "polls", "rate_limits", "verdict", "problem")
 
     def __init__(self, result: RecipientResult) -> None:
         self.result = result
+        self.problem: Optional[str] = None
         self.last_status = result.status
         self.polls = 0
         self.rate_limits = 0
@@ -169,19 +170,29 @@ class Tracker:
 
     # -- workers ----------------------------------------------------------------
     def _work(self) -> None:
-        try:
-            while True:
-                position = self._next_due()
-                if position is None:
-                    return
-                try:
-                    self._poll(position)
-                finally:
-                    with self._cond:
-                        self._busy -= 1
-                        self._cond.notify_all()
-        except Exception as exc:  # noqa: BLE001 - a bug ends this worker only
-            self._log.debug("delivery tracker stopped: %s", type(exc).__name__)
+        while True:
+            position = self._next_due()
+            if position is None:
+                return
+            try:
+                self._poll(position)
+            except Exception as exc:  # noqa: BLE001 - never lose a recipient
+                self._retry_later(position, exc)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+
+    def _retry_later(self, position: int, exc: Exception) -> None:
+        """An unexpected error while following one item: look again later;
+        at the timeout it is reported with its last status and the reason."""
+        item = self._items[position]
+        item.polls += 1
+        item.problem = "following it failed ({})".format(type(exc).__name__)
+        self._log.warning(
+            "Delivery tracking: %s: %s; retrying.", item.result.to, item.problem
+        )
+        self._reschedule(position, self._interval(item.polls))
 
     def _next_due(self) -> Optional[int]:
         with self._cond:
@@ -204,13 +215,12 @@ class Tracker:
             return
         try:
             reply = self._fetch(item.result.sid)
-        except RUN_WIDE_ERRORS as exc:
+        except Exception as exc:  # the slot is returned whatever happened
             self._limiter.release()
+            if not isinstance(exc, RUN_WIDE_ERRORS):
+                raise
             self._stop(exc)
             return
-        except Exception:
-            self._limiter.release()
-            raise
         if reply.kind == RATE_LIMITED:
             self._limiter.rate_limited(ticket, reply.retry_after)
         else:
@@ -295,6 +305,8 @@ class Tracker:
                     self._settle_locked(item, DELIVERED, item.last_status, None, None)
                     continue
                 problem = "{}; last status: {}".format(reason, item.last_status)
+                if item.problem is not None:
+                    problem += "; " + item.problem
                 self._settle_locked(item, UNDELIVERED, item.last_status, None, problem)
                 self.report.pending += 1
             self.report.not_delivered = [

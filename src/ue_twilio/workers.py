@@ -21,23 +21,42 @@ class Crew:
         self.idle = threading.Event()
         self.idle.set()
 
-    def start(self, count: int, target: Callable[[], None]) -> None:
+    def start(self, count: int, target: Callable[[], None]) -> int:
+        """Start up to ``count`` workers; return how many started.
+
+        A host out of threads may refuse some: the crew goes on with fewer
+        (the work is shared), and only when none starts is that an error.
+        """
         with self._lock:
             self._running += count
             self.idle.clear()
-        for number in range(count):
-            threading.Thread(
-                target=self._run,
-                args=(target,),
-                name="{}-{}".format(self._name, number),
-                daemon=True,
-            ).start()
+        started = 0
+        try:
+            for number in range(count):
+                threading.Thread(
+                    target=self._run,
+                    args=(target,),
+                    name="{}-{}".format(self._name, number),
+                    daemon=True,
+                ).start()
+                started += 1
+        except RuntimeError:
+            if started == 0:
+                self._retire(count)
+                raise
+        self._retire(count - started)
+        return started
+
+    def _retire(self, count: int) -> None:
+        if count <= 0:
+            return
+        with self._lock:
+            self._running -= count
+            if self._running == 0:
+                self.idle.set()
 
     def _run(self, target: Callable[[], None]) -> None:
         try:
             target()
         finally:
-            with self._lock:
-                self._running -= 1
-                if self._running == 0:
-                    self.idle.set()
+            self._retire(1)

@@ -1,0 +1,195 @@
+"""Lost answers settled at Twilio: found → queued, absent → sent once more,
+a failed lookup → unknown and never resent. Real faults through the sandbox."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from support.runner import fields_for, run_task
+from ue_twilio import Settings, Task
+
+FAST = {"reconcile_delay": 0.0, "reconcile_recheck": 0.0}
+TWO = "+15558675310, +15558675311"
+
+
+def _per_number(sandbox, resource="Messages"):
+    """How many resources the sandbox created for each To."""
+    store = sandbox.messages if resource == "Messages" else sandbox.calls
+    return Counter(r["to"] for r in store.values())
+
+
+def _posts(sandbox, resource="Messages"):
+    """Create requests that reached the sandbox, whether they created or not."""
+    suffix = "/{}.json".format(resource)
+    return [
+        e for e in sandbox.journal if e.method == "POST" and e.path.endswith(suffix)
+    ]
+
+
+def _accounted(run):
+    stats = run.stats
+    total = len(run.output["result"]["recipients"])
+    assert stats["msg_queued_count"] + stats["msg_failed_count"] == total
+    assert (
+        stats["msg_unknown_count"] + stats["msg_not_sent_count"]
+        <= (stats["msg_failed_count"])
+    )
+
+
+@pytest.mark.parametrize(
+    "action, resource",
+    [
+        ("sms_message", "Messages"),
+        ("whatsapp_message", "Messages"),
+        ("voice_message", "Calls"),
+    ],
+)
+def test_answer_lost_after_creation_is_found_and_not_resent(sandbox, action, resource):
+    sandbox.script("reset_after")
+    fields = fields_for(sandbox, action=action, recipients="+15558675310")
+    run = run_task(fields, sandbox.url, **FAST)
+    assert run.rc == 0, run.stderr
+    [entry] = run.output["result"]["recipients"]
+    created = list(sandbox.messages if resource == "Messages" else sandbox.calls)
+    assert entry["status"] == "queued"
+    assert entry["sid"] == created[0]
+    assert len(sandbox.creates(resource + ".json")) == 1
+    assert "Found at Twilio" in run.stderr
+    _accounted(run)
+
+
+def test_request_dropped_before_processing_is_sent_once_more(sandbox):
+    sandbox.script("reset_before")
+    run = run_task(fields_for(sandbox, recipients=TWO), sandbox.url, **FAST)
+    assert run.rc == 0, run.stderr
+    assert run.stats["msg_queued_count"] == 2
+    assert _per_number(sandbox) == {"+15558675310": 1, "+15558675311": 1}
+    assert len(_posts(sandbox)) == 3  # one request was dropped, then resent
+    assert len(sandbox.creates()) == 2
+    _accounted(run)
+
+
+def test_absent_twice_after_the_resend_is_not_sent_a_third_time(sandbox):
+    sandbox.script("reset_before", 2)
+    fields = fields_for(sandbox, recipients="+15558675310")
+    run = run_task(fields, sandbox.url, **FAST)
+    assert run.rc == 1
+    [entry] = run.output["result"]["recipients"]
+    assert entry["status"] == "not_sent"
+    assert len(_posts(sandbox)) == 2
+    assert sandbox.messages == {}
+    assert run.stats["msg_failed_count"] == 1
+    assert run.stats["msg_not_sent_count"] == 1
+
+
+def test_lost_201_body_counts_queued_and_its_sid_is_looked_up(sandbox):
+    sandbox.script("malformed_json")
+    run = run_task(fields_for(sandbox, recipients=TWO), sandbox.url, **FAST)
+    assert run.rc == 0, run.stderr
+    assert _per_number(sandbox) == {"+15558675310": 1, "+15558675311": 1}
+    assert len(_posts(sandbox)) == 2
+    sids = {r["sid"] for r in run.output["result"]["recipients"]}
+    assert sids == set(sandbox.messages)
+
+
+def test_stalled_answer_after_creation_is_found(sandbox):
+    sandbox.faults.stall_seconds = 5
+    sandbox.script("stall")
+    fields = fields_for(sandbox, recipients="+15558675310")
+    run = run_task(fields, sandbox.url, read_timeout=0.5, **FAST)
+    assert run.rc == 0, run.stderr
+    assert run.output["result"]["recipients"][0]["status"] == "queued"
+    assert len(sandbox.creates()) == 1
+
+
+def test_a_lookup_that_fails_leaves_the_recipient_unknown(sandbox):
+    """The create's answer is lost, then Twilio refuses the lookups (403)."""
+    sandbox.script("reset_after")
+    fields = fields_for(sandbox, recipients="+15558675310")
+    holder = {}
+    worker = threading.Thread(
+        target=lambda: holder.update(
+            run=run_task(fields, sandbox.url, reconcile_delay=1.0, reconcile_recheck=0)
+        )
+    )
+    worker.start()
+    _wait_for(lambda: sandbox.creates())
+    sandbox.faults.forbidden = True
+    worker.join(30)
+    run = holder["run"]
+    assert run.rc == 1
+    [entry] = run.output["result"]["recipients"]
+    assert entry["status"] == "unknown"
+    assert "not sent again" in entry["error_message"]
+    assert len(_posts(sandbox)) == 1  # never resent
+    assert run.stats["msg_unknown_count"] == 1
+    _accounted(run)
+
+
+def test_an_unforeseen_exception_is_unknown_and_never_resent(sandbox):
+    """A read timeout no socket accepts raises OverflowError inside urllib3."""
+    fields = fields_for(sandbox, recipients="+15558675310")
+    run = run_task(fields, sandbox.url, read_timeout=1e12, **FAST)
+    assert run.rc == 1
+    [entry] = run.output["result"]["recipients"]
+    assert entry["status"] == "unknown"
+    assert "delivery state unknown" in entry["error_message"]
+    assert len(_posts(sandbox)) <= 1
+    _accounted(run)
+
+
+def _wait_for(condition, seconds=10.0):
+    gate = threading.Event()
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        gate.wait(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def test_messaging_service_sender_is_matched_by_its_service(sandbox):
+    service = "MG" + "0" * 32
+    sandbox.script("reset_after")
+    fields = fields_for(sandbox, recipients="+15558675310", sender=service)
+    run = run_task(fields, sandbox.url, **FAST)
+    assert run.rc == 0, run.stderr
+    assert len(sandbox.creates()) == 1
+    [resource] = sandbox.messages.values()
+    assert resource["messaging_service_sid"] == service
+
+
+def test_a_message_of_another_body_is_not_taken_for_ours(sandbox):
+    """An earlier text to the same person must not hide that ours was lost."""
+    first = fields_for(sandbox, recipients="+15558675310", message="first")
+    assert run_task(first, sandbox.url, **FAST).rc == 0
+    sandbox.script("reset_before")
+    second = fields_for(sandbox, recipients="+15558675310", message="second")
+    run = run_task(second, sandbox.url, **FAST)
+    assert run.rc == 0, run.stderr
+    bodies = Counter(m["body"] for m in sandbox.messages.values())
+    assert bodies == {"first": 1, "second": 1}
+
+
+def test_cancel_during_the_lookup_returns_promptly(sandbox):
+    sandbox.script("reset_after")
+    fields = fields_for(sandbox, recipients="+15558675310")
+    settings = Settings(api_url=sandbox.url, reconcile_delay=30.0)
+    task = Task(fields, settings)
+    done = threading.Event()
+    holder = {}
+
+    def go():
+        holder["outcome"] = task.run()
+        done.set()
+
+    threading.Thread(target=go, daemon=True).start()
+    _wait_for(lambda: sandbox.creates())
+    task.cancel()
+    assert done.wait(5.0), "the cancel did not end the lookup"
+    outcome = holder["outcome"]
+    assert outcome.exit_code == 1
+    assert outcome.output["result"]["recipients"][0]["status"] == "unknown"
+    assert len(_posts(sandbox)) == 1
