@@ -20,7 +20,7 @@ from typing import List, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from .errors import ApiError, error_body
-from .faults import FAULT_KINDS, Faults, FaultScript, Gate
+from .faults import BODY_CUTS, FAULT_KINDS, Faults, FaultScript, Gate
 from .journal import Journal, JournalEntry, safe_headers
 from .resources import Store
 from .validation import Params, first, validate_call, validate_message
@@ -39,10 +39,15 @@ HTML_502 = (
 
 
 class Response(NamedTuple):
+    """An answer to write; ``cut`` (a ``BODY_CUTS`` fault) sends only half the
+    body after a full Content-Length, then closes (``stall_body``: after
+    ``faults.stall_seconds``)."""
+
     status: int
     body: bytes
     content_type: str = JSON
     headers: Tuple[Tuple[str, str], ...] = ()
+    cut: Optional[str] = None
 
 
 Outcome = Tuple[Optional[Response], Optional[str]]  # (answer or None, created sid)
@@ -237,6 +242,8 @@ def _created(fault: str | None, resource: dict) -> Response | None:
     """The 201 answer, possibly mangled by a scripted fault (None: drop)."""
     if fault == "reset_after":
         return None
+    if fault in BODY_CUTS:
+        return json_response(201, resource)._replace(cut=fault)
     if fault == "malformed_json":
         text = '{{"sid": "{}", "status": "{}", '.format(
             resource["sid"], resource["status"]
