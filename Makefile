@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint check-py37 system-deps package bench bench-smoke clean
+.PHONY: setup demo test lint check-py37 system-deps twilio-oai package bench bench-smoke clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,12 @@ lint: setup
 check-py37: setup
 	bash scripts/check_py37.sh $(VENV)/bin/vermin
 
-test: setup system-deps lint check-py37
+# Twilio's OpenAPI descriptions (pinned npm package, sha256-checked) for the
+# conformance tests; downloads only when missing or changed.
+twilio-oai: setup
+	$(PY) scripts/fetch_twilio_oai.py
+
+test: setup system-deps lint check-py37 twilio-oai
 	$(PY) -m pytest
 
 package: setup
@@ -41,4 +46,4 @@ bench-smoke: setup
 	$(PY) benchmarks/run.py --smoke
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache
+	rm -rf $(VENV) dist build .pytest_cache .cache

@@ -6,6 +6,8 @@
 #   proxy), which is all the tests need (no ssl-bump), so squid-openssl is not
 #   required.
 # - apache2-utils: htpasswd, to write the proxy's Basic auth password file.
+# - npm: the client scripts/fetch_twilio_oai.py uses to fetch Twilio's OpenAPI
+#   descriptions (npm package @twilio/cli-core) for the conformance tests.
 #
 # /usr/sbin/policy-rc.d answering 101 stops the package from starting a
 # system-wide squid on install: the tests start their own instances.
@@ -13,8 +15,9 @@ set -eu
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
 
-if have /usr/sbin/squid && have /usr/lib/squid/basic_ncsa_auth && have htpasswd; then
-    echo "install-system-deps: squid and htpasswd already installed"
+if have /usr/sbin/squid && have /usr/lib/squid/basic_ncsa_auth && have htpasswd \
+    && have npm; then
+    echo "install-system-deps: squid, htpasswd and npm already installed"
     exit 0
 fi
 
@@ -30,7 +33,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends squid apache2-utils >/dev/null
+apt-get install -y -qq --no-install-recommends squid apache2-utils npm >/dev/null
 
 # Belt and braces: if a system squid got started anyway, stop it (its pid
 # file names exactly that process; nothing else is touched).

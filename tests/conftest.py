@@ -90,8 +90,6 @@ def _check_conformance(box) -> None:
     own sandbox."""
     from support import oai
 
-    if not oai.available():
-        return
     for entry in box.journal:
         oai.check_request(entry.method, entry.path, entry.params)
 

@@ -14,8 +14,8 @@ import pytest
 import requests
 from sandbox_helpers import RECIPIENT, SENDER
 
-from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-from ue_twilio.sandbox.cli import build_parser, main
+from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FAULT_KINDS
+from ue_twilio.sandbox.cli import _sandbox, build_parser, main
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -135,3 +135,84 @@ def test_cli_parser_defaults_and_errors(capsys):
     assert (
         main(["--certfile", "/nonexistent.pem", "--keyfile", "/nonexistent.key"]) == 1
     )
+
+
+def _sandbox_command(*args):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "ue_twilio.sandbox", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_help_lists_the_magic_numbers_and_every_fault():
+    done = _sandbox_command("--help")
+    assert done.returncode == 0
+    for kind in FAULT_KINDS:
+        assert f"  {kind} " in done.stdout
+    for number in ("+15005550011", "+15005550012", "+15005550013", "+15005550014"):
+        assert number in done.stdout
+    for option in ("--error-rate", "--forbidden", "--stall-seconds", "--fault"):
+        assert option in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args,named",
+    [
+        (["--port", "99999"], "--port"),
+        (["--error-rate", "1.5"], "--error-rate"),
+        (["--latency", "-5"], "--latency"),
+        (["--jitter", "soon"], "--jitter"),
+        (["--status-interval", "nan"], "--status-interval"),
+        (["--concurrency-cap", "-1"], "--concurrency-cap"),
+        (["--stall-seconds", "inf"], "--stall-seconds"),
+        (["--fault", "meteor_strike"], "--fault"),
+        (["--fault", "http_500:many"], "--fault"),
+    ],
+)
+def test_bad_values_exit_with_one_clear_line(args, named):
+    done = _sandbox_command(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ue-twilio sandbox: error: argument " + named)
+
+
+def test_cli_faults_reach_the_sandbox(tmp_path):
+    process, _, url = _start(
+        [
+            "--fault",
+            "http_503:2",
+            "--fault",
+            "lost_body",
+            "--forbidden",
+            "--stall-seconds",
+            "0.5",
+            "--status-interval",
+            "0",
+        ],
+        tmp_path,
+    )
+    base = f"{url}/2010-04-01/Accounts/{DEFAULT_ACCOUNT_SID}"
+    auth = (DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN)
+    try:
+        forbidden = requests.get(base + ".json", auth=auth, timeout=10)
+        assert forbidden.status_code == 403
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+    assert process.returncode == 0
+    args = build_parser().parse_args(
+        ["--fault", "http_503:2", "--fault", "lost_body", "--stall-seconds", "0.5"]
+    )
+    box = _sandbox(args)
+    assert len(box._app.script) == 3 and box.faults.stall_seconds == 0.5
+    assert [box._app.script.take() for _ in range(3)] == [
+        "http_503",
+        "http_503",
+        "lost_body",
+    ]

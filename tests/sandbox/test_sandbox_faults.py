@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
-from sandbox_helpers import Api, assert_twilio_error
+from sandbox_helpers import RECIPIENT, SENDER, Api, assert_twilio_error
 
 from support.servers import wait_until
 from ue_twilio.sandbox import FAULT_KINDS
@@ -19,6 +21,8 @@ def test_fault_kinds_are_the_documented_ones():
         "reset_before",
         "reset_after",
         "stall",
+        "lost_body",
+        "stall_body",
         "malformed_json",
         "html_error",
         "no_sid",
@@ -84,6 +88,130 @@ def test_stop_interrupts_a_stall(make_sandbox):
     thread.join(timeout=5)
     assert time.monotonic() - started < 3 and not thread.is_alive()
     assert errors and box.messages == {}
+
+
+def _raw_create(box, timeout: float = 5.0):
+    """POST a Messages create over a plain socket; returns (head, body bytes,
+    how the read ended: 'eof', 'reset' or 'timeout')."""
+    form = urlencode({"To": RECIPIENT, "From": SENDER, "Body": "raw"}).encode()
+    auth = requests.auth._basic_auth_str(*box.credentials)
+    path = f"/2010-04-01/Accounts/{box.account_sid}/Messages.json"
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: sandbox\r\nAuthorization: {auth}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(form)}\r\n\r\n"
+    ).encode() + form
+    parts = urlsplit(box.url)
+    received, ended = b"", "eof"
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(request)
+        sock.settimeout(timeout)
+        try:
+            for _ in range(1000):  # bounded; the answers here are < 4 kB
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        except ConnectionResetError:
+            ended = "reset"
+        except socket.timeout:
+            ended = "timeout"
+    head, _, body = received.partition(b"\r\n\r\n")
+    return head.decode("latin-1"), body, ended
+
+
+def _content_length(head: str) -> int:
+    for line in head.split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.lower() == "content-length":
+            return int(value)
+    raise AssertionError(f"no Content-Length in {head!r}")
+
+
+def test_reset_before_is_a_request_dropped_unprocessed(box):
+    box.script("reset_before")
+    head, body, ended = _raw_create(box)
+    assert head == "" and body == b"" and ended in ("eof", "reset")
+    assert box.messages == {} and box.creates() == []
+
+
+def test_reset_after_is_created_but_never_answered(box):
+    box.script("reset_after")
+    head, body, ended = _raw_create(box)
+    assert head == "" and body == b"" and ended in ("eof", "reset")
+    (sid,) = box.messages
+    assert [e.created_sid for e in box.creates()] == [sid]
+
+
+def test_lost_body_sends_201_then_half_the_body_then_closes(box):
+    box.script("lost_body")
+    head, body, ended = _raw_create(box)
+    assert head.startswith("HTTP/1.1 201 Created") and ended == "eof"
+    assert 0 < len(body) < _content_length(head)
+    (sid,) = box.messages
+    assert body.startswith(b"{") and box.journal[0].created_sid == sid
+
+
+def test_lost_body_through_requests_is_a_short_201(box, api):
+    """urllib3 1.26 does not enforce Content-Length: requests hands over a 201
+    whose body is shorter than announced (urllib3 2 raises instead)."""
+    box.script("lost_body")
+    try:
+        response = api.sms()
+    except requests.exceptions.ChunkedEncodingError:  # urllib3 >= 2
+        response = None
+    if response is not None:
+        assert response.status_code == 201
+        assert len(response.content) < int(response.headers["Content-Length"])
+        with pytest.raises(ValueError):
+            response.json()
+    assert len(box.messages) == 1 and box.journal[0].status == 201
+    assert api.sms().status_code == 201  # the next create is answered whole
+
+
+def test_stall_body_times_out_mid_body_and_still_created(box):
+    box.faults.stall_seconds = 30
+    box.script("stall_body")
+    head, body, ended = _raw_create(box, timeout=0.3)
+    assert head.startswith("HTTP/1.1 201 Created") and ended == "timeout"
+    assert 0 < len(body) < _content_length(head)
+    (sid,) = box.messages
+    assert box.creates()[0].created_sid == sid
+
+
+def test_stall_body_through_requests_is_a_read_timeout(box, api):
+    box.faults.stall_seconds = 30
+    box.script("stall_body")
+    with pytest.raises(requests.exceptions.ConnectionError, match="timed out"):
+        api.session.post(
+            api.base + "/Messages.json",
+            data={"To": RECIPIENT, "From": SENDER, "Body": "x"},
+            timeout=0.3,
+        )
+    assert len(box.messages) == 1
+
+
+def test_stall_body_ends_when_the_stall_does(box):
+    box.faults.stall_seconds = 0.2
+    box.script("stall_body")
+    head, body, ended = _raw_create(box, timeout=10)
+    assert ended == "eof" and len(body) < _content_length(head)
+
+
+def test_stop_interrupts_a_stall_body(make_sandbox):
+    box = make_sandbox()
+    box.script("stall_body")  # default 30 s
+    outcome = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(_raw_create(box, timeout=20)), daemon=True
+    )
+    thread.start()
+    assert wait_until(lambda: len(box.messages) == 1)
+    box.stop()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    head, body, ended = outcome[0]
+    assert head.startswith("HTTP/1.1 201") and ended in ("eof", "reset")
 
 
 def test_malformed_json_is_a_created_201_without_json(box, api):

@@ -1,4 +1,4 @@
-"""Test-credential magic numbers (twilio-api-facts.md) and asynchronous outcomes."""
+"""Magic numbers of Twilio's documented test credentials, and asynchronous outcomes."""
 
 from __future__ import annotations
 

@@ -7,11 +7,6 @@ from sandbox_helpers import RECIPIENT, SENDER, TWIML, Api, check_creates_conform
 
 from support import oai
 
-pytestmark = pytest.mark.skipif(
-    not oai.available(),
-    reason=f"Twilio OpenAPI description not found at {oai.spec_path()}",
-)
-
 MG = "MG" + "0123456789abcdef" * 2
 HX = "HX" + "fedcba9876543210" * 2
 WA_TO, WA_FROM = "whatsapp:" + RECIPIENT, "whatsapp:" + SENDER
@@ -169,3 +164,19 @@ def test_the_checker_rejects_misshapen_resources(populated):
         oai.check_resource("message", {k: v for k, v in message.items() if k != "uri"})
     with pytest.raises(AssertionError):
         oai.check_resource("message", dict(message, num_segments=1))
+
+
+def test_a_missing_description_fails_instead_of_skipping(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWILIO_OAI_SPEC", str(tmp_path / "absent.json"))
+    with pytest.raises(pytest.fail.Exception, match="fetch_twilio_oai"):
+        oai.spec()
+
+
+def test_the_checker_reads_the_messaging_v1_description_too():
+    oai.check_request("GET", "/v1/Services", {"PageSize": "20"})
+    oai.check_request("POST", "/v1/Services", {"FriendlyName": "alerts"})
+    service = "/v1/Services/MG" + "0" * 32
+    assert oai.match_path(service)[0] == "/v1/Services/{Sid}"
+    with pytest.raises(AssertionError, match="unknown parameters"):
+        oai.check_request("POST", "/v1/Services", {"To": "+15558675310"})
+    assert "properties" in oai.resource_schema("messaging.v1.service")

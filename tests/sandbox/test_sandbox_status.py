@@ -57,8 +57,9 @@ def test_call_status_path_and_times():
     states = [store.render_call(record, now=t0 + dt)["status"] for dt in range(5)]
     assert states == ["queued", "ringing", "in-progress", "completed", "completed"]
     done = store.render_call(record, now=t0 + 4)
-    assert done["start_time"] == rfc2822(t0 + 2) and done["end_time"] == rfc2822(t0 + 3)
-    assert done["duration"] == "1"
+    # start_time: when dialled (ringing); duration: answered until the end.
+    assert done["start_time"] == rfc2822(t0 + 1) and done["end_time"] == rfc2822(t0 + 3)
+    assert done["duration"] == "1" and done["answered_by"] is None
     assert store.render_call(record, now=t0)["start_time"] is None
 
 

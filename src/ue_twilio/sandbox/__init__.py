@@ -9,8 +9,25 @@ Not shipped in the agent archive. Stdlib only. Usage::
 
 Endpoints (form-encoded, HTTP Basic auth with the sandbox's own SID/token):
 ``POST/GET /2010-04-01/Accounts/{sid}/Messages.json``,
-``GET …/Messages/{Sid}.json``, ``POST/GET …/Calls.json``, ``GET …/Calls/{Sid}.json``,
-``GET /2010-04-01/Accounts/{sid}.json``.
+``GET …/Messages/{Sid}.json``, ``POST/GET …/Calls.json``, ``GET/POST
+…/Calls/{Sid}.json`` (POST: call update), ``GET /2010-04-01/Accounts/{sid}.json``.
+
+Lists (``GET …/Messages.json``, ``…/Calls.json``; see ``listing.py``): newest
+first, filters Messages ``To``, ``From``, ``DateSent``, ``DateSent<``,
+``DateSent>`` (on ``date_sent``, null until sent: a queued message is not
+found by a DateSent filter) and Calls ``To``, ``From``, ``Status``,
+``ParentCallSid``, ``StartTime…``, ``EndTime…``; dates ``YYYY-MM-DD`` or ISO
+date-time, ``<``/``>`` inclusive; ``PageSize`` 1..1000 (default 50), ``Page``,
+opaque ``PageToken``; ``next_page_uri``/``previous_page_uri`` are followed
+verbatim. Bad dates, PageSize, Page or PageToken: 400/20001.
+
+Call update (``POST …/Calls/{Sid}.json``): ``Status=canceled`` ends a queued or
+ringing call as ``canceled`` and leaves a call in progress or final unchanged
+(200 with the call, as Twilio documents: canceling "will not affect calls
+already in progress"); ``Status=completed`` also hangs up a call in progress
+(``completed``), and ends a queued/ringing one as ``canceled``; another Status
+is 400/20001 (the sandbox's choice of code); 404/20404 for an unknown call.
+``Url``/``Twiml`` alone are accepted and change nothing.
 
 Answers, in order of precedence: 429/20429 beyond ``faults.concurrency_cap``
 (``Retry-After`` = ``faults.retry_after`` unless None); 401/20003 for a missing or
@@ -32,10 +49,12 @@ exactly one of Twiml, Url, ApplicationSid (stricter than Twilio, which ignores
 Twiml when Url is also sent) or Url not http(s); 21218 bad ApplicationSid; 32018
 Twiml over 4000 characters; 12100 Twiml not well-formed XML or root not
 <Response>; 21208 Timeout not an integer in 1..600; 20001 TimeLimit not a positive
-integer; then the magic numbers.
+integer; 21234 MachineDetection not ``Enable`` / ``DetectMessageEnd`` or
+MachineDetectionTimeout outside 3..59 (other AMD parameters such as AsyncAmd
+are ignored); then the magic numbers.
 Unknown parameters are ignored, as Twilio does.
 
-Test-credential magic numbers (twilio-api-facts.md), applied with any credentials:
+Magic numbers of Twilio's documented test credentials, applied with any credentials:
 Messages From +15005550001 → 21212, +15005550007 → 21606, +15005550008 → 21611;
 Messages To +15005550001 → 21211, …02 → 21612, …03 → 21408, …04 → 21610,
 …09 → 21614 (also behind ``whatsapp:``). Calls From +15005550001 → 21212; Calls To
@@ -47,6 +66,12 @@ can try it with their own numbers. Likewise any valid Messages From is accepted.
 Asynchronous outcomes (the create answers 201, the final status comes later):
 To +15005550011 → message ``undelivered`` (30003) / call ``no-answer``;
 To +15005550012 → message ``failed`` (30008) / call ``busy``;
+Calls To +15005550013 → answered by a machine, +15005550014 → by a person,
++15005550015 → detection unsure; all three (and any other number) end
+``completed`` after ``in-progress``. ``answered_by`` is null without
+MachineDetection, else (from ``in-progress`` on) ``machine_start`` (Enable) or
+``machine_end_beep`` (DetectMessageEnd) for a machine, ``human`` for a person
+or any other number, ``unknown`` for +15005550015;
 anything else → message ``delivered`` / call ``completed``, unless
 ``Sandbox.set_outcome(number, outcome)`` forces one for resources created later
 (message: delivered, undelivered, failed, read; call: completed, busy,
@@ -56,14 +81,22 @@ Statuses advance one step per ``status_interval`` seconds, computed when read:
 messages queued (``accepted`` with a MessagingServiceSid) → sent → delivered;
 failing ones … → sending → failed or … → sent → undelivered; calls queued →
 ringing → in-progress → completed, or queued → ringing → no-answer / busy.
-``status_interval=0`` makes every resource final at once.
+``status_interval=0`` makes every resource final at once. ``date_sent`` is set
+once a message is ``sent``; a call's ``start_time`` once it is dialled
+(``ringing``), ``end_time`` and ``duration`` only when it ``completed``.
 
 Resources follow the OpenAPI schemas ``api.v2010.account.message`` / ``.call`` /
 ``api.v2010.account`` (every property present). Deviation: the Account's
 ``auth_token`` is null, so the token cannot leak through a logged response.
 
 Fault injection: ``Sandbox.faults`` (see ``Faults``) and ``Sandbox.script(kind,
-count)`` with the kinds of ``FAULT_KINDS`` (True: the resource is created).
+count)`` with the kinds of ``FAULT_KINDS`` (True: the resource is created;
+described in ``faults.py``), consumed by create requests only. Among them:
+``reset_before`` (dropped before processing: closed with no reply, nothing
+created), ``reset_after`` (created, closed with no reply), ``lost_body``
+(created; 201 and half the body, then closed), ``stall_body`` (created; 201 and
+half the body, then a stall of ``stall_seconds`` before closing). Every fault is
+also reachable from ``ue-twilio sandbox`` (``--help``).
 The journal (``Sandbox.journal``, ``creates``, ``dump_journal``) records every
 request, Authorization headers removed.
 """

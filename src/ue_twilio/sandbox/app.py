@@ -20,10 +20,16 @@ from typing import List, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from .errors import ApiError, error_body
-from .faults import FAULT_KINDS, Faults, FaultScript, Gate
+from .faults import BODY_CUTS, FAULT_KINDS, Faults, FaultScript, Gate
 from .journal import Journal, JournalEntry, safe_headers
+from .listing import list_page
 from .resources import Store
-from .validation import Params, first, validate_call, validate_message
+from .validation import (
+    Params,
+    validate_call,
+    validate_call_update,
+    validate_message,
+)
 
 JSON = "application/json; charset=utf-8"
 ROUTE = re.compile(
@@ -39,10 +45,15 @@ HTML_502 = (
 
 
 class Response(NamedTuple):
+    """An answer to write; ``cut`` (a ``BODY_CUTS`` fault) sends only half the
+    body after a full Content-Length, then closes (``stall_body``: after
+    ``faults.stall_seconds``)."""
+
     status: int
     body: bytes
     content_type: str = JSON
     headers: Tuple[Tuple[str, str], ...] = ()
+    cut: Optional[str] = None
 
 
 Outcome = Tuple[Optional[Response], Optional[str]]  # (answer or None, created sid)
@@ -151,6 +162,8 @@ class App:
         kind, sid = match.group("kind"), match.group("sid")
         if method == "POST" and kind and not sid:
             return self._create(kind, params)
+        if method == "POST" and kind == "Calls":
+            return self._update_call(sid, params, path), None
         if method == "GET":
             return self._read(kind, sid, params, path), None
         return error(405, 20004, "Method not allowed"), None
@@ -161,37 +174,35 @@ class App:
         if kind is None:
             return json_response(200, self.store.render_account())
         if sid is None:
-            return json_response(200, self._list(kind, params, path))
+            return self._list(kind, params, path)
         found = self.store.message(sid) if kind == "Messages" else self.store.call(sid)
         if found is None:
             message = f"The requested resource {path} was not found"
             return error(404, 20404, message)
         return json_response(200, found)
 
-    def _list(self, kind: str, params: Params, path: str) -> dict:
+    def _list(self, kind: str, params: Params, path: str) -> Response:
         every = (
             self.store.all_messages() if kind == "Messages" else self.store.all_calls()
         )
-        wanted = {k: first(params, k) for k in ("To", "From") if first(params, k)}
-        rows = [
-            r
-            for r in every.values()
-            if all(r[k.lower()] == v for k, v in wanted.items())
-        ]
-        raw_size = first(params, "PageSize")
-        size = min(int(raw_size), 1000) if raw_size.isdigit() and int(raw_size) else 50
-        rows = rows[::-1][:size]  # newest first, like Twilio
-        return {
-            kind.lower(): rows,
-            "end": max(len(rows) - 1, 0),
-            "first_page_uri": f"{path}?PageSize={size}&Page=0",
-            "next_page_uri": None,
-            "page": 0,
-            "page_size": size,
-            "previous_page_uri": None,
-            "start": 0,
-            "uri": f"{path}?PageSize={size}&Page=0",
-        }
+        try:
+            page = list_page(kind, list(every.values()), params, path)
+        except ApiError as exc:
+            return Response(exc.status, exc.body())
+        return json_response(200, page)
+
+    def _update_call(self, sid: str, params: Params, path: str) -> Response:
+        """Status=canceled / completed; Url or Twiml alone are accepted and
+        change nothing (the sandbox runs no TwiML)."""
+        try:
+            status = validate_call_update(params)
+        except ApiError as exc:
+            return Response(exc.status, exc.body())
+        found = self.store.update_call(sid, status) if status else self.store.call(sid)
+        if found is None:
+            message = f"The requested resource {path} was not found"
+            return error(404, 20404, message)
+        return json_response(200, found)
 
     # -- creation -----------------------------------------------------------
     def _create(self, kind: str, params: Params) -> Outcome:
@@ -237,6 +248,8 @@ def _created(fault: str | None, resource: dict) -> Response | None:
     """The 201 answer, possibly mangled by a scripted fault (None: drop)."""
     if fault == "reset_after":
         return None
+    if fault in BODY_CUTS:
+        return json_response(201, resource)._replace(cut=fault)
     if fault == "malformed_json":
         text = '{{"sid": "{}", "status": "{}", '.format(
             resource["sid"], resource["status"]

@@ -11,39 +11,116 @@ import argparse
 import signal
 import sys
 import threading
-from typing import List
+from typing import List, Tuple
 
 from .defaults import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from .faults import FAULT_KINDS, Faults
 from .server import Sandbox
+
+
+def _number(kind, low=None, high=None, low_open=False):
+    """An argparse type: ``kind`` within [low, high] (low excluded if low_open),
+    refusing nan/inf; the message names the range."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        if too_low or (high is not None and value > high):
+            bounds = "{}{}..{}".format(
+                ">" if low_open else "", low, "" if high is None else high
+            )
+            raise argparse.ArgumentTypeError(f"{text} is outside {bounds}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+EPILOG = """\
+magic To numbers (with any credentials; see the package docstring for all):
+  Messages +15005550001 21211, ..02 21612, ..03 21408, ..04 21610, ..09 21614
+  Calls    +15005550001 21217, ..02 21214, ..03 21215, ..04 21216
+  From     +15005550001 21212 (both); Messages ..07 21606, ..08 21611
+  after the 201: +15005550011 message undelivered / call no-answer,
+                 +15005550012 message failed / call busy,
+                 +15005550013 call answered by a machine,
+                 +15005550014 call answered by a person,
+                 +15005550015 call answered, detection unsure (unknown);
+                 any other: message delivered / call completed (a person)
+
+scripted faults (--fault KIND[:COUNT], repeatable; for the next creates):
+""" + "\n".join(
+    f"  {kind:<15} {'created' if created else 'nothing created'}"
+    for kind, created in FAULT_KINDS.items()
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ue-twilio sandbox",
         description="Run a local Twilio-compatible API server (for tests and demos).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    parser.add_argument(
+        "--port", type=_number(int, 0, 65535), default=0, help="port (0: any free port)"
+    )
     parser.add_argument("--certfile", help="PEM certificate: serve HTTPS")
     parser.add_argument("--keyfile", help="PEM private key for --certfile")
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
+    seconds = _number(float, 0)
     parser.add_argument(
-        "--latency", type=float, default=0.0, help="seconds per request"
+        "--latency", type=seconds, default=0.0, help="seconds per request"
     )
-    parser.add_argument("--jitter", type=float, default=0.0, help="extra 0..N seconds")
     parser.add_argument(
-        "--concurrency-cap", type=int, help="requests in flight before 429/20429"
+        "--jitter", type=seconds, default=0.0, help="extra 0..N seconds"
     )
-    parser.add_argument("--retry-after", help="Retry-After header value on 429")
+    parser.add_argument(
+        "--concurrency-cap",
+        type=_number(int, 0),
+        help="requests in flight before 429/20429",
+    )
+    parser.add_argument(
+        "--retry-after",
+        help="Retry-After header value on 429, sent as given (junk tests clients)",
+    )
     parser.add_argument(
         "--error-rate",
-        type=float,
+        type=_number(float, 0, 1),
         default=0.0,
-        help="share of creates answered 500/503",
+        help="share (0..1) of creates answered 500/503, nothing created",
     )
     parser.add_argument(
-        "--status-interval", type=float, default=0.5, help="seconds per status step"
+        "--forbidden",
+        action="store_true",
+        help="answer every authenticated request 403/20403",
+    )
+    parser.add_argument(
+        "--stall-seconds",
+        type=seconds,
+        default=Faults.stall_seconds,
+        help="how long the stall and stall_body faults wait (default %(default)s)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault,
+        metavar="KIND[:COUNT]",
+        help="script a fault for the next COUNT (default 1) creates; see below",
+    )
+    parser.add_argument(
+        "--status-interval",
+        type=seconds,
+        default=0.5,
+        help="seconds per status step (0: final at once)",
     )
     parser.add_argument(
         "--journal", metavar="FILE", help="dump the journal (JSON Lines) on exit"
@@ -52,6 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-journal", action="store_true", help="keep no journal (benchmarks)"
     )
     return parser
+
+
+def _fault(text: str) -> Tuple[str, int]:
+    kind, _, count = text.partition(":")
+    if kind not in FAULT_KINDS:
+        raise argparse.ArgumentTypeError(
+            "unknown fault {!r}; one of {}".format(kind, ", ".join(FAULT_KINDS))
+        )
+    return kind, _number(int, 0)(count) if count else 1
 
 
 def _sandbox(args: argparse.Namespace) -> Sandbox:
@@ -70,6 +156,10 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
     faults.concurrency_cap = args.concurrency_cap
     faults.retry_after = args.retry_after
     faults.error_rate = args.error_rate
+    faults.forbidden = args.forbidden
+    faults.stall_seconds = args.stall_seconds
+    for kind, count in args.fault:
+        sandbox.script(kind, count)
     return sandbox
 
 

@@ -13,11 +13,29 @@ import threading
 from dataclasses import dataclass
 from typing import Deque
 
-# Scripted fault kinds, and whether the resource is created despite the fault.
+# Scripted fault kinds, and whether the resource is created despite the fault:
+#   reset_before    dropped before processing: the connection is closed (TCP
+#                   reset) with no reply, nothing is created
+#   reset_after     created, then the connection is closed with no reply
+#   stall           waits stall_seconds, then creates and answers 201
+#   lost_body       created; 201 status line and headers (Content-Length of the
+#                   full body) and half the body are sent, then the connection
+#                   is closed: the client sees the body cut mid-way
+#   stall_body      created; 201, headers and half the body are sent, then the
+#                   server stalls stall_seconds before closing: a client read
+#                   timeout fires mid-body
+#   malformed_json  created; the 201 body is truncated JSON (complete message)
+#   html_error      nothing created; 502 with an HTML page (a proxy's answer)
+#   no_sid          created; the 201 body lacks "sid"
+#   huge_body       created; the 201 body is padded beyond 10 MB
+#   http_500/503    nothing created; 500/20500 or 503/20503
+#   rate_limited    nothing created; 429/20429
 FAULT_KINDS = {
     "reset_before": False,
     "reset_after": True,
     "stall": True,
+    "lost_body": True,
+    "stall_body": True,
     "malformed_json": True,
     "html_error": False,
     "no_sid": True,
@@ -26,6 +44,8 @@ FAULT_KINDS = {
     "http_503": False,
     "rate_limited": False,
 }
+# Faults that cut a 201 answer mid-body (see Response.cut in app.py).
+BODY_CUTS = ("lost_body", "stall_body")
 
 
 @dataclass
@@ -37,7 +57,8 @@ class Faults:
     with ``Retry-After: retry_after`` unless None); error_rate is the share of
     creates answered 500 or 503 without creating anything; forbidden answers
     every authenticated request 403/20403; stall_seconds is how long a
-    scripted "stall" waits before answering.
+    scripted "stall" waits before answering and a "stall_body" waits
+    mid-body before closing (both cut short when the server stops).
     """
 
     latency: float = 0.0

@@ -8,11 +8,13 @@ resources cost nothing until somebody looks at them.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import math
 import threading
 import time
 import uuid
-from typing import Dict, List
+from typing import Dict, Optional
 
 from .validation import Params, first, split_channel
 
@@ -38,6 +40,20 @@ _MESSAGE_ERRORS = {
     "undelivered": (30003, "Unreachable destination handset"),
     "failed": (30008, "Unknown error"),
 }
+# Magic call To numbers choosing who answers a completed call; the answer shows
+# in ``answered_by`` only when the create asked for MachineDetection.
+ANSWERED_BY_MAGIC = {
+    "+15005550013": "machine",
+    "+15005550014": "human",
+    "+15005550015": "unknown",
+}
+# What answered_by says once the call is in progress: (answerer, MachineDetection).
+_ANSWERED_BY = {
+    ("machine", "Enable"): "machine_start",
+    ("machine", "DetectMessageEnd"): "machine_end_beep",
+}
+CANCELABLE = ("queued", "ringing")
+
 _CALL_PATHS = {
     "completed": ("queued", "ringing", "in-progress", "completed"),
     "busy": ("queued", "ringing", "busy"),
@@ -45,9 +61,6 @@ _CALL_PATHS = {
     "failed": ("queued", "failed"),
 }
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun")
-_MONTHS += ("Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -59,9 +72,8 @@ def rfc2822(timestamp: float | None) -> str | None:
     """Twilio's date format, independent of the process locale."""
     if timestamp is None:
         return None
-    t = time.gmtime(timestamp)
-    day = f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year}"
-    return f"{day} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+    moment = datetime.datetime.fromtimestamp(int(timestamp), datetime.timezone.utc)
+    return email.utils.format_datetime(moment)
 
 
 def new_sid(prefix: str) -> str:
@@ -142,6 +154,8 @@ class Store:
             "from": first(params, "From"),
             "path": _CALL_PATHS[outcome],
             "outcome": outcome,
+            "detection": first(params, "MachineDetection") or None,
+            "answerer": ANSWERED_BY_MAGIC.get(to, "human"),
         }
         with self._lock:
             self._calls[record["sid"]] = record
@@ -166,15 +180,48 @@ class Store:
             records = list(self._calls.values())
         return {r["sid"]: self.render_call(r) for r in records}
 
+    def update_call(self, sid: str, status: str) -> dict | None:
+        """Apply a call update's ``Status`` (``canceled`` or ``completed``).
+
+        ``canceled`` ends a queued or ringing call as canceled and leaves any
+        other call unchanged; ``completed`` also hangs up a call in progress
+        (final status completed); a queued or ringing one ends canceled.
+        Returns the call as rendered afterwards, None for an unknown sid.
+        """
+        with self._lock:
+            record = self._calls.get(sid)
+            if record is None:
+                return None
+            now = time.time()
+            stage = self._stage(record, now)
+            current = record["path"][stage]
+            if current in CANCELABLE or (
+                current == "in-progress" and status == "completed"
+            ):
+                final = "completed" if current == "in-progress" else "canceled"
+                record["path"] = record["path"][: stage + 1] + (final,)
+                record["stopped"] = now
+        return self.render_call(record)
+
     def _stage(self, record: dict, now: float) -> int:
         """Index into the record's status path reached at ``now``."""
         last = len(record["path"]) - 1
-        if self.status_interval <= 0:
+        if self.status_interval <= 0 or record.get("stopped") is not None:
             return last
         return min(int((now - record["created"]) / self.status_interval), last)
 
     def _stage_time(self, record: dict, index: int) -> float:
+        stopped = record.get("stopped")
+        if stopped is not None and index == len(record["path"]) - 1:
+            return stopped
         return record["created"] + index * max(self.status_interval, 0.0)
+
+    def _reached(self, record: dict, stage: int, status: str) -> Optional[float]:
+        """When the call reached ``status`` (None: not, or not yet)."""
+        path = record["path"]
+        if status not in path or stage < path.index(status):
+            return None
+        return self._stage_time(record, path.index(status))
 
     # -- rendering ----------------------------------------------------------
     def render_message(self, record: dict, now: float | None = None) -> dict:
@@ -212,28 +259,21 @@ class Store:
 
     def render_call(self, record: dict, now: float | None = None) -> dict:
         stage = self._stage(record, time.time() if now is None else now)
-        path: List[str] = list(record["path"])
-        status = path[stage]
-        answered = "in-progress" in path and stage >= path.index("in-progress")
-        start = (
-            self._stage_time(record, path.index("in-progress")) if answered else None
-        )
-        end = (
-            self._stage_time(record, stage)
-            if answered and status == "completed"
-            else None
-        )
+        status = record["path"][stage]
+        dialled = self._reached(record, stage, "ringing")
+        answered = self._reached(record, stage, "in-progress")
+        end = self._reached(record, stage, "completed") if answered else None
         base = BASE.format(self.account_sid)
         uri = "{}/Calls/{}".format(base, record["sid"])
         return {
             "account_sid": self.account_sid,
-            "answered_by": None,
+            "answered_by": _answered_by(record) if answered is not None else None,
             "api_version": API_VERSION,
             "caller_name": None,
             "date_created": rfc2822(record["created"]),
             "date_updated": rfc2822(self._stage_time(record, stage)),
             "direction": "outbound-api",
-            "duration": str(int(round(end - start))) if end is not None else None,
+            "duration": str(int(round(end - answered))) if end is not None else None,
             "end_time": rfc2822(end),
             "forwarded_from": None,
             "from": record["from"],
@@ -245,7 +285,7 @@ class Store:
             "price_unit": "USD",
             "queue_time": "0",
             "sid": record["sid"],
-            "start_time": rfc2822(start),
+            "start_time": rfc2822(dialled),
             "status": status,
             "subresource_uris": _call_subresources(uri),
             "to": record["to"],
@@ -271,6 +311,16 @@ class Store:
             "type": "Full",
             "uri": base + ".json",
         }
+
+
+def _answered_by(record: dict) -> str | None:
+    """Twilio's answered_by: null without MachineDetection, else who answered
+    (``machine_start`` or ``machine_end_beep`` for a machine)."""
+    detection = record["detection"]
+    if detection is None:
+        return None
+    answerer = record["answerer"]
+    return _ANSWERED_BY.get((answerer, detection), answerer)
 
 
 def _call_subresources(uri: str) -> Dict[str, str]:

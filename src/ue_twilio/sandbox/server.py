@@ -15,6 +15,7 @@ import sys
 import threading
 import traceback
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Dict, List, Set, Tuple
@@ -27,21 +28,6 @@ from .journal import JournalEntry
 MAX_BODY_BYTES = 1024 * 1024
 IDLE_TIMEOUT = 120.0
 HANDSHAKE_TIMEOUT = 10.0
-REASONS = {
-    200: "OK",
-    201: "Created",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    411: "Length Required",
-    413: "Payload Too Large",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -92,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response) -> None:
         lines = [
-            "HTTP/1.1 {} {}".format(response.status, REASONS.get(response.status, "")),
+            "HTTP/1.1 {} {}".format(response.status, _reason(response.status)),
             "Content-Type: " + response.content_type,
             f"Content-Length: {len(response.body)}",
             "Twilio-Request-Id: RQ" + uuid.uuid4().hex,
@@ -101,10 +87,23 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        body = response.body
+        if response.cut:
+            body = body[: len(body) // 2]
         try:
-            self.wfile.write(head + response.body)
+            self.wfile.write(head + body)
         except OSError:  # the client went away (e.g. it timed out during a stall)
             self.close_connection = True
+        if response.cut:
+            self._cut_short(response.cut)
+
+    def _cut_short(self, fault: str) -> None:
+        """End an answer whose body was cut: close (after a stall) with a FIN,
+        so the client reads the bytes sent, then finds the body incomplete."""
+        app = self.server.app
+        if fault == "stall_body":
+            app.stopping.wait(app.faults.stall_seconds)
+        self.close_connection = True
 
     def _drop(self) -> None:
         """Close with a TCP reset and no answer, like a crashed peer or proxy."""
@@ -115,6 +114,13 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
         self.connection.close()
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class _Server(ThreadingHTTPServer):

@@ -26,8 +26,10 @@ WHATSAPP = "whatsapp:"
 MAX_BODY = 1600
 MAX_TWIML = 4000
 MAX_MEDIA = 10
+MACHINE_DETECTION = ("Enable", "DetectMessageEnd")
+CALL_UPDATE_STATUSES = ("canceled", "completed")
 
-# Test-credential magic numbers (twilio-api-facts.md): number -> (code, message).
+# Magic numbers of Twilio's documented test credentials: number -> (code, message).
 MESSAGE_FROM_MAGIC = {
     "+15005550001": (21212, "The 'From' number {} is not a valid phone number."),
     "+15005550007": (
@@ -179,6 +181,7 @@ def validate_call(params: Params) -> None:
         raise bad_request(21212, f"Invalid 'From' Phone Number: {sender}")
     _check_instructions(params)
     _check_call_integers(params)
+    _check_machine_detection(params)
     _magic(CALL_FROM_MAGIC, sender)
     _magic(CALL_TO_MAGIC, to)
 
@@ -227,6 +230,34 @@ def _check_call_integers(params: Params) -> None:
     limit = _optional_int(params, "TimeLimit")
     if limit is not None and limit < 1:
         raise _invalid_time_limit(first(params, "TimeLimit"))
+
+
+def _check_machine_detection(params: Params) -> None:
+    """Twilio's 21234: MachineDetection other than Enable / DetectMessageEnd, or
+    MachineDetectionTimeout outside 3..59. Other AMD tuning is ignored."""
+    detection = first(params, "MachineDetection")
+    if detection and detection not in MACHINE_DETECTION:
+        raise _invalid_detection(f"MachineDetection {detection!r}")
+    timeout = first(params, "MachineDetectionTimeout")
+    if "MachineDetectionTimeout" in params and not (
+        re.fullmatch(r"[0-9]{1,2}", timeout) and 3 <= int(timeout) <= 59
+    ):
+        raise _invalid_detection(f"MachineDetectionTimeout {timeout!r} (3-59)")
+
+
+def _invalid_detection(what: str) -> ApiError:
+    return bad_request(21234, f"Invalid Machine Detection configuration value: {what}")
+
+
+def validate_call_update(params: Params) -> str:
+    """The update's Status (may be ''); 400/20001 for a value Twilio's
+    OpenAPI does not list (``canceled``, ``completed``)."""
+    status = first(params, "Status")
+    if "Status" in params and status not in CALL_UPDATE_STATUSES:
+        raise bad_request(
+            20001, f"Invalid Status {status!r}: one of canceled, completed."
+        )
+    return status
 
 
 def _optional_int(params: Params, name: str) -> int | None:
