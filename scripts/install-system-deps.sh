@@ -31,9 +31,15 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     chmod 755 /usr/sbin/policy-rc.d
 fi
 
+# Only what is missing: a machine whose Node.js came from elsewhere already has
+# npm, and Debian's npm package would conflict with that Node.js.
+packages="squid apache2-utils"
+have npm || packages="$packages npm"
+
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends squid apache2-utils npm >/dev/null
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $packages >/dev/null
 
 # Belt and braces: if a system squid got started anyway, stop it (its pid
 # file names exactly that process; nothing else is touched).
