@@ -18,8 +18,9 @@ from .exceptions import Cancelled, ValidationError
 
 CHUNK_BYTES = 256 * 1024
 MAX_SHOWN_PATH = 300
-# O_NONBLOCK: open() of a FIFO with no writer returns at once instead of
-# blocking; Windows has no FIFOs of that kind and no O_NONBLOCK (stat first).
+# The path is stat-ed first (Windows has no O_NONBLOCK, a socket cannot be
+# opened), then opened with O_NONBLOCK, so a FIFO swapped in between cannot
+# block open(), and the descriptor is checked again with fstat.
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOCTTY", 0)
 _FLAGS |= getattr(os, "O_BINARY", 0)
@@ -55,8 +56,7 @@ def open_regular(path: str, what: str, flags: int = 0, mode: int = 0o600) -> int
     """A descriptor of the regular file ``path`` (opened read-only plus
     ``flags``, never blocking); ValidationError naming ``what`` otherwise."""
     try:
-        if not _NONBLOCK and os.path.lexists(path):
-            _refuse_irregular(os.stat(path).st_mode, path, what)
+        _refuse_irregular(_mode_if_present(path), path, what)  # sockets: ENXIO
         descriptor = os.open(path, _FLAGS | flags, mode)
     except OSError as exc:
         raise ValidationError(what, unreadable(path, exc)) from None
@@ -68,8 +68,15 @@ def open_regular(path: str, what: str, flags: int = 0, mode: int = 0o600) -> int
     return descriptor
 
 
-def _refuse_irregular(mode: int, path: str, what: str) -> None:
-    if stat.S_ISREG(mode):
+def _mode_if_present(path: str) -> Optional[int]:
+    try:
+        return os.stat(path).st_mode
+    except FileNotFoundError:
+        return None  # open() says so, or creates it (O_CREAT)
+
+
+def _refuse_irregular(mode: Optional[int], path: str, what: str) -> None:
+    if mode is None or stat.S_ISREG(mode):
         return
     kind = next((name for test, name in _KINDS if test(mode)), "not a plain file")
     problem = "{} is not a regular file (it is {}).".format(show_path(path), kind)
