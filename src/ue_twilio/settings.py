@@ -20,7 +20,7 @@ def timeout_problem(value: float) -> Optional[str]:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "expected a number of seconds"
     if math.isnan(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
-        return "{} is out of range {:g}-{:g} seconds".format(
+        return "{:g} is out of range {:g}-{:g} seconds".format(
             value, MIN_TIMEOUT, MAX_TIMEOUT
         )
     return None
