@@ -26,6 +26,8 @@ except ImportError:  # an agent without Output Only support: no live progress
     ui = None
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+# The fallback file is used because of this field: messages about it name it.
+STATE_FILE_LABEL = "Resend Policy"
 
 
 class Extension(UniversalExtension):
@@ -37,7 +39,9 @@ class Extension(UniversalExtension):
 
     def extension_start(self, fields):
         try:
-            settings = Settings.from_env(state_file=self._state_file())
+            settings = Settings.from_env(
+                state_file=self._state_file(), state_file_label=STATE_FILE_LABEL
+            )
             task = Task(fields, settings, logger, on_progress=_push_output_fields)
             with self._lock:
                 self._task = task

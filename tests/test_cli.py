@@ -114,16 +114,6 @@ def test_send_without_credentials_is_a_validation_error(sandbox):
     assert sandbox.journal == []
 
 
-def test_unreadable_fields_file_exits_20_without_traceback(tmp_path):
-    broken = tmp_path / "fields.json"
-    broken.write_text("{not json")
-    for path in (str(broken), str(tmp_path / "missing.json")):
-        proc = _run(["run", "--fields", path])
-        assert proc.returncode == 20
-        assert "cannot read --fields" in proc.stderr
-        assert "Traceback" not in proc.stderr
-
-
 def test_api_url_option_beats_the_environment(sandbox):
     env = cli_env("http://127.0.0.1:9")  # nothing listens on the discard port
     run = run_cli(fields_for(sandbox), None, "--api-url", sandbox.url, env=env)

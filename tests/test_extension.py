@@ -179,7 +179,7 @@ def test_rerun_reads_the_preserved_resend_state_field(sandbox):
     first = _run(fields, uip={"instance_id": "instance-a"})
     assert first.result.rc == 21
     record = _ui().latest()["resend_state"]
-    assert record.startswith("1.")
+    assert record.startswith("2.")
     sandbox.clear_journal()
     rerun = dict(fields, resend_state=record)
     second = _run(rerun, uip={"instance_id": "instance-b"})
@@ -218,8 +218,22 @@ def test_rerun_without_any_record_sends_to_all_with_a_warning(sandbox):
 def test_instance_id_cannot_escape_the_temp_dir(sandbox, private_tempdir):
     fields = fields_for(sandbox, **UNSENT_ONLY)
     _run(fields, uip={"instance_id": "../../etc/evil id"})
-    names = [p.name for p in private_tempdir.iterdir()]
-    assert names == ["ue-twilio-resend-etcevilid.json"]
+    names = sorted(p.name for p in private_tempdir.iterdir())
+    assert names == [
+        "ue-twilio-resend-etcevilid.json",
+        "ue-twilio-resend-etcevilid.json.lock",
+    ]
+
+
+def test_a_foreign_file_at_the_fallback_path_is_never_written(sandbox, private_tempdir):
+    foreign = private_tempdir / "ue-twilio-resend-0f3a6b1c.json"
+    foreign.write_text("my notes\n")
+    run = _run(_resend_fields(sandbox), uip={"instance_id": "0f3a6b1c"})
+    assert run.result.rc == 20
+    assert run.result.message.startswith("DATA_VALIDATION_ERROR: Resend Policy: ")
+    assert "is not a ue-twilio resend state file" in run.result.message
+    assert foreign.read_text() == "my notes\n"
+    assert sandbox.journal == []
 
 
 def test_a_failing_progress_update_does_not_fail_the_task(sandbox, monkeypatch):

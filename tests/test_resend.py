@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from support.runner import fields_for, run_cli
@@ -72,7 +70,7 @@ def test_record_in_the_field_is_used_on_rerun(sandbox):
     assert "2 recipient(s) were queued by an earlier run" in second.stderr
     final = second.snapshots[-1].output_fields()
     assert final["queued_count"] == 3
-    assert decode(final["resend_state"], _digest(fields), 3) == bytearray([0xE0])
+    assert decode(final["resend_state"], _digest(fields), 3).queued == bytearray([0xE0])
 
 
 def test_the_record_is_written_while_the_run_goes(sandbox):
@@ -86,7 +84,7 @@ def test_the_record_is_written_while_the_run_goes(sandbox):
     records = [s.resend_state for s in run.snapshots]
     assert len(records) >= 3
     digest = _digest(fields)
-    queued = [_count_bits(decode(r, digest, 40)) for r in records]
+    queued = [_count_bits(decode(r, digest, 40).queued) for r in records]
     assert queued == sorted(queued)
     assert 0 < queued[1] < 40 and queued[-1] == 40
 
@@ -132,16 +130,23 @@ def test_policy_all_ignores_any_record(sandbox, tmp_path):
     assert not (tmp_path / "state.json").exists()
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"resend_state": 5}', "[]"])
-def test_unreadable_state_file_sends_to_all(sandbox, tmp_path, content):
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", '{"resend_state": 5}', "[]", "notes\n", '{"version": 1, "x": 1}'],
+)
+def test_a_file_that_is_not_ours_is_never_written(sandbox, tmp_path, content):
     state = tmp_path / "state.json"
     state.write_text(content)
     fields = fields_for(sandbox, recipients=THREE, **UNSENT_ONLY)
     run = run_cli(fields, sandbox.url, "--state-file", str(state))
-    assert run.rc == 0
-    assert sorted(_sent_to(sandbox)) == NUMBERS
-    assert "sending to all 3 recipient(s)" in run.stderr
-    assert json.loads(state.read_text())["resend_state"].startswith("1.")
+    assert run.rc == 20
+    assert run.output["status_description"].startswith(
+        "DATA_VALIDATION_ERROR: --state-file: "
+    )
+    assert "is not a ue-twilio resend state file" in run.output["status_description"]
+    assert run.output["status_description"].endswith(".")
+    assert sandbox.journal == []
+    assert state.read_text() == content
 
 
 def test_cancelled_run_then_rerun_sends_everyone_exactly_once(sandbox, tmp_path):
@@ -192,10 +197,10 @@ def test_fingerprint_ignores_secrets_and_proxy_but_not_inputs(sandbox):
 def test_record_round_trip_and_rejects():
     bits = bytearray([0b10100000])
     record = encode("a" * 64, bits, 3)
-    assert decode(record, "a" * 64, 3) == bits
+    assert decode(record, "a" * 64, 3).queued == bits
     assert decode(record, "b" * 64, 3) is None
     assert decode(record, "a" * 64, 4) is None
-    assert decode(record.replace("1.", "2.", 1), "a" * 64, 3) is None
+    assert decode(record.replace("2.", "3.", 1), "a" * 64, 3) is None
     assert decode(record[:-4] + "!!!!", "a" * 64, 3) is None
     assert decode(None, "a" * 64, 3) is None
     assert decode(12, "a" * 64, 3) is None

@@ -1,7 +1,10 @@
 """The ``ue-twilio`` command: the same Task the agent runs, from a shell.
 
 ``run`` takes the agent's ``fields`` dict as JSON, so a task can be reproduced
-outside the Controller with the same exit code and Extension Output.
+outside the Controller with the same exit code and Extension Output. Every
+exit path prints that JSON: usage errors and unreadable ``--fields`` exit 20
+(never argparse's 2, which means AUTHENTICATION_ERROR here), an unexpected
+error exits 1, like the agent adapter's crash fallback.
 """
 
 from __future__ import annotations
@@ -12,16 +15,21 @@ import logging
 import os
 import signal
 import sys
-from typing import Any, Dict, List, Optional
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional
 
 from ._version import __version__
+from .exceptions import Cancelled, TwilioTaskError, ValidationError
 from .fields import SMS, VOICE, WHATSAPP
+from .filereader import read_descriptor, read_regular_file
 from .live import Snapshot
-from .outcome import Outcome
-from .settings import Settings
-from .task import Task
+from .outcome import Outcome, crash_outcome
+from .settings import Settings, lock_wait_problem, timeout_problem
+from .task import Task, early_outcome
 
 ACTIONS = {"sms": SMS, "whatsapp": WHATSAPP, "voice": VOICE}
+FIELDS_OPTION = "--fields"
+MAX_FIELDS_BYTES = 10 * 1000 * 1000
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -30,12 +38,74 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .sandbox.cli import main as sandbox_main
 
         return sandbox_main(argv[1:])
-    args = _parser().parse_args(argv)
-    return args.handler(args)
+    signals = _Signals()
+    with signals.installed():
+        try:
+            args = _parser().parse_args(argv)
+            return args.handler(args, signals)
+        except TwilioTaskError as exc:  # usage, --fields, a cancel before the task
+            outcome = early_outcome(exc, {})
+        except Exception as exc:  # noqa: BLE001 - JSON on every exit path
+            outcome = crash_outcome(exc)
+    _emit(outcome)
+    return outcome.exit_code
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become exit 20 with the Extension Output, not exit 2."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        raise ValidationError(self.prog, message.rstrip(".") + ".")
+
+
+class _Signals:
+    """SIGINT and SIGTERM take the agent's cancel path once the task exists;
+    before that (reading ``--fields``) they stop the command at once."""
+
+    def __init__(self) -> None:
+        self.task: Optional[Task] = None
+
+    def __call__(self, signum, frame) -> None:
+        if self.task is None:
+            raise Cancelled()
+        self.task.cancel()
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {
+            sig: signal.signal(sig, self) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _seconds(text: str) -> float:
+    return _checked_seconds(text, timeout_problem)
+
+
+def _lock_seconds(text: str) -> float:
+    return _checked_seconds(text, lock_wait_problem)
+
+
+def _checked_seconds(text: str, problem_of) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "{} is not a number of seconds".format(ascii(text[:40]))
+        ) from None
+    problem = problem_of(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ue-twilio",
         description="Send SMS, WhatsApp and voice messages via Twilio.",
     )
@@ -63,10 +133,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
-    parser.add_argument("--connect-timeout", type=float, help="seconds (default 10)")
-    parser.add_argument("--read-timeout", type=float, help="seconds (default 30)")
+    parser.add_argument(
+        "--connect-timeout", type=_seconds, help="seconds, 0.1-600 (default 10)"
+    )
+    parser.add_argument(
+        "--read-timeout", type=_seconds, help="seconds, 0.1-600 (default 30)"
+    )
     parser.add_argument(
         "--state-file", help="resend state for resend_policy unsent_only"
+    )
+    parser.add_argument(
+        "--state-lock-timeout",
+        type=_lock_seconds,
+        help="seconds to wait for another run using the state file, 0-600 (default 10)",
     )
 
 
@@ -134,15 +213,11 @@ def _add_check(commands) -> None:
     check.set_defaults(handler=_check)
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, signals: _Signals) -> int:
     from .check import check_connection
 
     if args.fields:
-        try:
-            fields = _load_fields(args.fields)
-        except (OSError, ValueError) as exc:
-            print("ue-twilio: cannot read --fields: {}".format(exc), file=sys.stderr)
-            return 20
+        fields = _load_fields(args.fields)
     else:
         credentials = {"user": args.account_sid, "password": args.auth_token}
         fields = {"twilio_credentials": credentials}
@@ -151,23 +226,39 @@ def _check(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def _run(args: argparse.Namespace) -> int:
-    try:
-        fields = _load_fields(args.fields)
-    except (OSError, ValueError) as exc:
-        print("ue-twilio: cannot read --fields: {}".format(exc), file=sys.stderr)
-        return 20
-    return _execute(fields, args)
+def _run(args: argparse.Namespace, signals: _Signals) -> int:
+    return _execute(_load_fields(args.fields), args, signals)
 
 
-def _load_fields(path: str) -> Any:
+def _load_fields(path: str) -> Dict[str, Any]:
+    """The fields object of a JSON file ('-' = STDIN), at most MAX_FIELDS_BYTES."""
+    what = FIELDS_OPTION
     if path == "-":
-        return json.load(sys.stdin)
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        data = read_descriptor(sys.stdin.fileno(), "STDIN", what, MAX_FIELDS_BYTES)
+        source = "STDIN"
+    else:
+        data = read_regular_file(path, what, MAX_FIELDS_BYTES)
+        source = ascii(path)
+    if not data.strip():
+        raise ValidationError(what, source + " is empty; expected a JSON object.")
+    try:
+        fields = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValidationError(what, source + " is not UTF-8 text.") from None
+    except ValueError as exc:
+        problem = "{} is not valid JSON (line {}, column {}).".format(
+            source, getattr(exc, "lineno", "?"), getattr(exc, "colno", "?")
+        )
+        raise ValidationError(what, problem) from None
+    if not isinstance(fields, dict):
+        problem = "{} must hold a JSON object of fields, not {}.".format(
+            source, type(fields).__name__
+        )
+        raise ValidationError(what, problem)
+    return fields
 
 
-def _send(args: argparse.Namespace) -> int:
+def _send(args: argparse.Namespace, signals: _Signals) -> int:
     fields: Dict[str, Any] = {
         "action": [ACTIONS[args.action]],
         "twilio_credentials": {"user": args.account_sid, "password": args.auth_token},
@@ -184,13 +275,14 @@ def _send(args: argparse.Namespace) -> int:
         "content_variables": args.content_variables,
         "resend_policy": [args.resend_policy] if args.resend_policy else [],
     }
-    return _execute(fields, args)
+    return _execute(fields, args, signals)
 
 
-def _execute(fields: Any, args: argparse.Namespace) -> int:
+def _execute(fields: Any, args: argparse.Namespace, signals: _Signals) -> int:
     logger = _stderr_logger(args.log_level)
     task = Task(fields, _settings(args), logger, on_progress=_progress_bar())
-    outcome = _run_cancellable(task)
+    signals.task = task
+    outcome = task.run()
     _emit(outcome)
     return outcome.exit_code
 
@@ -201,23 +293,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         state_file=args.state_file,
+        state_file_label="--state-file",
+        state_lock_timeout=args.state_lock_timeout,
     )
-
-
-def _run_cancellable(task: Task) -> Outcome:
-    """SIGINT and SIGTERM take the agent's cancel path."""
-
-    def on_signal(signum, frame):
-        task.cancel()
-
-    previous = {
-        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        return task.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _emit(outcome: Outcome) -> None:
@@ -265,7 +343,7 @@ def _progress_bar():
     return show
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, signals: _Signals) -> int:
     from .demo import run_demo
 
     return run_demo()

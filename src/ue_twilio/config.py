@@ -6,15 +6,16 @@ no message and ends with exit 20 and a sentence that names the field.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from . import fields as f
 from . import twiml
 from .exceptions import ValidationError
+from .filereader import read_regular_file
 from .phone import (
     E164_HINT,
     MAX_FILE_RECIPIENTS,
@@ -39,6 +40,7 @@ MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 MAX_DUPLICATE_NOTICES = 10
 MAX_FILE_BYTES = 20 * 1000 * 1000
+Cancel = Optional[Callable[[], bool]]
 
 
 @dataclass
@@ -73,14 +75,17 @@ class TaskConfig:
         return MESSAGING_SERVICE_SID.fullmatch(self.sender) is not None
 
 
-def parse(raw: Any) -> TaskConfig:
-    """Validate every field; raise ValidationError for the first violation."""
+def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
+    """Validate every field; raise ValidationError for the first violation.
+
+    ``cancelled`` is polled while files are read (Cancelled when it is true).
+    """
     if not isinstance(raw, Mapping):
         raise ValidationError("Fields", "expected a mapping of field names to values")
     action = read_choice(raw, "action") or f.SMS
     sid, token = twilio_credentials(raw)
     sender = _sender(raw, action)
-    listed, recipients, notices = _recipients(raw)
+    listed, recipients, notices = _recipients(raw, cancelled)
     config = TaskConfig(
         action=action,
         account_sid=sid,
@@ -95,7 +100,7 @@ def parse(raw: Any) -> TaskConfig:
     _message_and_template(raw, config)
     _voice_options(raw, config)
     _run_options(raw, config)
-    config.proxy = parse_proxy(raw)
+    config.proxy = parse_proxy(raw, cancelled)
     return config
 
 
@@ -134,10 +139,10 @@ def _required_text(raw: Mapping, name: str) -> str:
     return value
 
 
-def _recipients(raw: Mapping):
+def _recipients(raw: Mapping, cancelled: Cancel):
     listed = _listed_recipients(raw)
     path = (read_text(raw, "recipient_list_file") or "").strip()
-    from_file = _file_recipients(path) if path else []
+    from_file = _file_recipients(path, cancelled) if path else []
     if not listed and not from_file:
         raise ValidationError(
             label("recipient_list"), "at least one number is required"
@@ -170,42 +175,20 @@ def _e164(name: str, where: str, entry: str) -> str:
     return entry
 
 
-def _file_recipients(path: str) -> List[str]:
+def _file_recipients(path: str, cancelled: Cancel) -> List[str]:
     name = "recipient_list_file"
-    numbers: List[str] = []
+    data = read_regular_file(path, label(name), MAX_FILE_BYTES, cancelled)
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            _refuse_oversized(handle)
-            for line_number, entry in parse_file_lines(handle):
-                numbers.append(_e164(name, "line {}:".format(line_number), entry))
-                if len(numbers) > MAX_FILE_RECIPIENTS:
-                    problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
-                    raise ValidationError(label(name), problem)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError(label(name), "is not UTF-8 text") from None
-    except (OSError, ValueError) as exc:
-        raise ValidationError(label(name), _unreadable(path, exc)) from None
+    numbers: List[str] = []
+    for line_number, entry in parse_file_lines(io.StringIO(text, newline=None)):
+        numbers.append(_e164(name, "line {}:".format(line_number), entry))
+        if len(numbers) > MAX_FILE_RECIPIENTS:
+            problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
+            raise ValidationError(label(name), problem)
     return numbers
-
-
-def _refuse_oversized(handle) -> None:
-    """A wrong path (a log, an archive) is refused before it is read into memory."""
-    size = os.fstat(handle.fileno()).st_size
-    if size > MAX_FILE_BYTES:
-        problem = "is {:,} bytes, over the limit of {:,}; is it the right file?".format(
-            size, MAX_FILE_BYTES
-        )
-        raise ValidationError(label("recipient_list_file"), problem)
-
-
-def _unreadable(path: str, exc: Exception) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "{} does not exist".format(show(path))
-    if isinstance(exc, IsADirectoryError):
-        return "{} is a directory, not a file".format(show(path))
-    if isinstance(exc, PermissionError):
-        return "{} cannot be read: permission denied".format(show(path))
-    return "{} cannot be read ({})".format(show(path), type(exc).__name__)
 
 
 def _duplicate_notices(repeated: List[str]) -> List[str]:

@@ -74,3 +74,14 @@ class ProxyTLSError(ssl.SSLError):
 
 
 RUN_WIDE_ERRORS = (AuthenticationError, AuthorizationError, TwilioConnectionError)
+
+
+class Cancelled(TwilioTaskError):
+    """The task was cancelled (agent cancel, SIGINT, SIGTERM) before sending."""
+
+    def __init__(self) -> None:
+        super().__init__("Task was cancelled before anything was sent.")
+
+
+class StateFileBusy(TwilioTaskError):
+    """Another run holds the resend state file; this one must not send."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import os
 import re
 import ssl
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
@@ -23,6 +22,7 @@ from requests.adapters import HTTPAdapter
 
 from .exceptions import ProxyTLSError, ValidationError
 from .fields import BY_NAME, CREDENTIAL_PROXY_TYPES, HTTPS_PROXY_TYPES
+from .filereader import read_regular_file
 from .readers import is_empty, label, read_choice, read_credential, read_text
 from .redact import MASK
 
@@ -39,6 +39,7 @@ _URL = re.compile(
 )
 _HOST_PORT = re.compile(r"^(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[^:]*))?$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+MAX_BUNDLE_BYTES = 5 * 1000 * 1000  # a full public CA bundle is ~250 kB
 _USERINFO = re.compile(r"(?<=://)[^/\s@]*@")
 
 
@@ -212,35 +213,33 @@ def _parse_url(raw: Mapping, proxy_type: str) -> str:
     return url
 
 
-def _parse_bundle(raw: Mapping) -> Optional[str]:
+def _parse_bundle(raw: Mapping, cancelled=None) -> Optional[str]:
     """The bundle applies to every proxy type: with an HTTP proxy it is still the
     trust store for TLS to Twilio inside the tunnel (TLS-intercepting proxies)."""
     path = read_text(raw, "proxy_ca_bundle_file")
     path = path.strip() if path else path
     if not path:
         return None
-    check_bundle(path)
+    check_bundle(path, cancelled)
     return path
 
 
-def check_bundle(path: str) -> None:
-    """Refuse a bundle that cannot serve as a trust store, before any request."""
+def check_bundle(path: str, cancelled=None) -> None:
+    """Refuse a bundle that cannot serve as a trust store, before any request.
+
+    requests and ssl read the file later, unbounded and blocking: the checks
+    on what it is (a regular file of at most MAX_BUNDLE_BYTES) happen here.
+    """
     name = label("proxy_ca_bundle_file")
-    if not os.path.exists(path):
-        raise ValidationError(name, f"file {path} does not exist")
-    if not os.path.isfile(path):
-        raise ValidationError(name, f"{path} is not a file")
-    if not os.access(path, os.R_OK):
-        raise ValidationError(name, f"file {path} is not readable")
+    data = read_regular_file(path, name, MAX_BUNDLE_BYTES, cancelled)
+    text = data.decode("ascii", "replace")
+    problem = f"file {path} holds no PEM certificates"
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValidationError(name, problem)
     try:
-        ssl.create_default_context().load_verify_locations(cafile=path)
+        ssl.create_default_context().load_verify_locations(cadata=text)
     except (ssl.SSLError, OSError, ValueError):
-        problem = f"file {path} holds no PEM certificates"
         raise ValidationError(name, problem) from None
-    with open(path, "rb") as handle:
-        if b"-----BEGIN CERTIFICATE-----" not in handle.read():
-            problem = f"file {path} holds no PEM certificates"
-            raise ValidationError(name, problem)
 
 
 def _parse_credentials(
@@ -262,7 +261,7 @@ def _parse_credentials(
     return user, password
 
 
-def parse_proxy(raw_fields: Mapping) -> Optional[ProxyConfig]:
+def parse_proxy(raw_fields: Mapping, cancelled=None) -> Optional[ProxyConfig]:
     """The proxy to use, or None for a direct connection.
 
     Raises ValidationError (exit 20) for every rule of the proxy fields; the
@@ -272,7 +271,7 @@ def parse_proxy(raw_fields: Mapping) -> Optional[ProxyConfig]:
     if proxy_type is None:
         return None
     url = _parse_url(raw_fields, proxy_type)
-    bundle = _parse_bundle(raw_fields)
+    bundle = _parse_bundle(raw_fields, cancelled)
     user, password = _parse_credentials(raw_fields, proxy_type)
     return ProxyConfig(proxy_type, url, bundle, user, password)
 

@@ -1,7 +1,18 @@
-"""Scrub secrets from any text before it leaves the process.
+"""Scrub secrets from any text before it leaves the process: the last resort.
 
-Library exceptions quote URLs (with ``user:password@``) and headers; a secret
-can therefore surface raw, percent-encoded or inside a Basic auth header.
+Secrets stay out of output by construction: they are never formatted into a
+message, the echo masks credential fields by key. What is left are library
+texts: exceptions quote URLs (with ``user:password@``) and headers, so a
+secret could surface raw, percent-encoded or inside a Basic auth header.
+
+The scrub must never alter the task's own words: replacing every ``sms``
+would turn ``sms_message`` into ``****_message``. It therefore replaces only
+forms that cannot be ordinary text: the userinfo of any URL, a secret (and
+its percent-encoded forms) of at least MIN_SECRET_CHARS characters, and the
+base64 of ``user:secret`` when at least MIN_ENCODED_CHARS long. A shorter
+secret is left to construction: nothing the task writes depends on it
+(tests/test_masking.py proves that by running with ``sms`` and with a long
+secret and comparing the outputs).
 """
 
 from __future__ import annotations
@@ -12,20 +23,23 @@ from typing import Any, Iterable, List, Mapping, Optional
 from urllib.parse import quote, quote_plus
 
 MASK = "****"
+MIN_SECRET_CHARS = 8
+MIN_ENCODED_CHARS = 16
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
 
 
 class Redactor:
-    """Replaces every known form of each secret with ``****``."""
+    """Replaces each form of a secret that cannot be ordinary text with ``****``."""
 
     def __init__(self, secrets: Iterable[Optional[str]] = (), pairs=()) -> None:
         forms = set()
         for secret in secrets:
-            if secret:
+            if secret and len(secret) >= MIN_SECRET_CHARS:
                 forms.update(_forms(secret))
         for user, password in pairs:
             if user and password:
-                forms.update(_basic_forms(user, password))
+                basic = _basic_forms(user, password)
+                forms.update(f for f in basic if len(f) >= MIN_ENCODED_CHARS)
         # Longest first, so a form is never half-replaced by a shorter one.
         self._forms: List[str] = sorted(forms, key=len, reverse=True)
 

@@ -18,7 +18,7 @@ from .client import OK, TwilioClient
 from .config import TaskConfig
 from .dispatcher import Dispatcher
 from .echo import echo_config, echo_raw
-from .exceptions import TwilioTaskError, ValidationError
+from .exceptions import TwilioTaskError
 from .fields import SMS, VOICE, WHATSAPP
 from .live import LiveReporter, Snapshot
 from .logsafe import SafeLog
@@ -89,23 +89,47 @@ class Task:
         redactor = redactor_for_raw(self._raw)
         log = SafeLog(self._logger, redactor)
         try:
-            config = config_module.parse(self._raw)
-        except ValidationError as exc:
+            config = config_module.parse(self._raw, self._cancelled.is_set)
+        except TwilioTaskError as exc:  # a field, or a cancel while reading files
             log.error(exc.status_description)
-            return _early_outcome(exc, self._raw, redactor)
+            return early_outcome(exc, self._raw, redactor)
         except Exception as exc:  # noqa: BLE001 - a parser bug must not escape
             error = TwilioTaskError(
                 "Unexpected error while reading the fields: " + type(exc).__name__
             )
             log.error(error.status_description)
-            return _early_outcome(error, self._raw, redactor)
+            return early_outcome(error, self._raw, redactor)
         redactor = redactor_for(config.account_sid, config.auth_token, config.proxy)
         return self._send(config, SafeLog(self._logger, redactor), redactor)
 
     def _send(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
         for notice in config.notices:
             log.warning(notice)
-        resend = ResendState(config, self._raw, self._settings.state_file, log)
+        try:
+            resend = self._resend_state(config, log)
+        except TwilioTaskError as exc:  # state file busy or not ours: send nothing
+            log.error(exc.status_description)
+            return early_outcome(exc, self._raw, redactor)
+        try:
+            return self._send_with(config, resend, log, redactor)
+        finally:
+            resend.close()
+
+    def _resend_state(self, config: TaskConfig, log: SafeLog) -> ResendState:
+        settings = self._settings
+        return ResendState(
+            config,
+            self._raw,
+            settings.state_file,
+            log,
+            label=settings.state_file_label,
+            lock_timeout=settings.state_lock_timeout,
+            cancelled=self._cancelled.is_set,
+        )
+
+    def _send_with(
+        self, config: TaskConfig, resend: ResendState, log: SafeLog, redactor: Redactor
+    ) -> Outcome:
         run = _Run(config, resend, log, self._on_progress)
         client = TwilioClient(
             config.account_sid,
@@ -439,7 +463,11 @@ def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
         log.info("%s (%d): %s", title, len(numbers), shown or "-")
 
 
-def _early_outcome(error: TwilioTaskError, raw: Any, redactor: Redactor) -> Outcome:
+def early_outcome(
+    error: TwilioTaskError, raw: Any, redactor: Optional[Redactor] = None
+) -> Outcome:
+    """Nothing was sent: the error's exit code, the echo of the raw fields."""
+    redactor = redactor if redactor is not None else redactor_for_raw(raw)
     status = redactor(error.status_description)
     result = {"stats": stats([])}
     result["recipients"] = []

@@ -199,11 +199,11 @@ def test_credentials_inside_library_messages_are_scrubbed():
     assert_no_secret(text)
     assert token not in text and "u:v@" not in text
     token_text = describe_connection_error(
-        requests.exceptions.ConnectionError("auth tok-123 leaked"),
+        requests.exceptions.ConnectionError("auth tok-1234567890 leaked"),
         None,
-        secrets=["tok-123"],
+        secrets=["tok-1234567890"],
     )
-    assert "tok-123" not in token_text
+    assert "tok-1234567890" not in token_text
 
 
 def test_environment_proxy_is_named_without_credentials(monkeypatch):

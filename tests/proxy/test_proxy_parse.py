@@ -153,7 +153,7 @@ def test_bundle_must_exist_be_a_file_and_hold_pem_certificates(tmp_path):
     not_pem.write_text("hello\n")
     for path, words in [
         (str(tmp_path / "missing.pem"), "does not exist"),
-        (str(tmp_path), "is not a file"),
+        (str(tmp_path), "is not a regular file (it is a directory)"),
         (str(not_pem), "no PEM certificates"),
     ]:
         error = problem(fields(["HTTPS"], "https://p:3129", path))

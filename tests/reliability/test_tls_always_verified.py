@@ -64,7 +64,7 @@ def test_cli_refuses_invented_switches(option):
         text=True,
         timeout=30,
     )
-    assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
+    assert proc.returncode == 20 and "unrecognized arguments" in proc.stderr
 
 
 def test_source_never_disables_verification():
