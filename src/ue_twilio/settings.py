@@ -6,15 +6,18 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-DEFAULT_API_URL = "https://api.twilio.com"
 API_URL_VARIABLE = "UE_TWILIO_API_URL"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Timeouts in seconds; every wait in the task is bounded by one of these."""
+    """Timeouts in seconds; every wait in the task is bounded by one of these.
 
-    api_url: str = DEFAULT_API_URL
+    ``api_url`` None: Twilio's host for the task's region and edge
+    (``ue_twilio.regions``); set, it serves every API (tests, sandboxes).
+    """
+
+    api_url: Optional[str] = None
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     cancel_grace: float = 5.0
@@ -31,5 +34,6 @@ class Settings:
         if env.get(API_URL_VARIABLE):
             values["api_url"] = env[API_URL_VARIABLE]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        values["api_url"] = values.get("api_url", DEFAULT_API_URL).rstrip("/")
+        if values.get("api_url"):
+            values["api_url"] = values["api_url"].rstrip("/")
         return cls(**values)

@@ -13,10 +13,12 @@ import threading
 from typing import Any, Callable, Dict, List, Optional
 
 from . import config as config_module
+from .account import open_client
 from .client import OK, TwilioClient
 from .config import TaskConfig
 from .dispatcher import Dispatcher
 from .echo import echo_config, echo_raw
+from .encoding import analyze, describe_ucs2
 from .exceptions import TwilioTaskError, ValidationError
 from .fields import SMS, VOICE, WHATSAPP
 from .live import LiveReporter, Snapshot
@@ -83,17 +85,18 @@ class Task:
             )
             log.error(error.status_description)
             return _early_outcome(error, self._raw, redactor)
-        redactor = redactor_for(config.account_sid, config.auth_token, config.proxy)
+        account = config.account
+        redactor = redactor_for(account.auth_user, account.secret, config.proxy)
         return self._send(config, SafeLog(self._logger, redactor), redactor)
 
     def _send(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
         for notice in config.notices:
             log.warning(notice)
+        _warn_ucs2(config, log)
         resend = ResendState(config, self._raw, self._settings.state_file, log)
         run = _Run(config, resend, log, self._on_progress)
-        client = TwilioClient(
-            config.account_sid,
-            config.auth_token,
+        client = open_client(
+            config.account,
             self._settings,
             proxy=config.proxy,
             pool_size=config.max_concurrent,
@@ -258,6 +261,7 @@ def _final_outcome(
     result.update(recipients_detail(results))
     if run.resend.enabled:
         result["resend"] = {"record_source": run.resend.source}
+    result["message"] = message_facts(config.action, config.message)
     output = scrub_tree(
         build_output(exit_code, status, echo_config(config), result), redactor
     )
@@ -292,11 +296,26 @@ def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
         log.info("%s (%d): %s", title, len(numbers), shown or "-")
 
 
+def message_facts(action: str, text: Optional[str]) -> Optional[Dict[str, Any]]:
+    """``result.message``: SMS only (WhatsApp is not split into segments and a
+    voice message is spoken), null when there is no text."""
+    if action != SMS or not text:
+        return None
+    return analyze(text).as_dict()
+
+
+def _warn_ucs2(config: TaskConfig, log: SafeLog) -> None:
+    if config.action == SMS and config.message:
+        warning = describe_ucs2(analyze(config.message), config.smart_encoding)
+        if warning:
+            log.warning(warning)
+
+
 def _early_outcome(error: TwilioTaskError, raw: Any, redactor: Redactor) -> Outcome:
     status = redactor(error.status_description)
-    result = {"stats": stats([])}
+    result: Dict[str, Any] = {"stats": stats([])}
     result["recipients"] = []
-    output = scrub_tree(
-        build_output(error.exit_code, status, echo_raw(raw), result), redactor
-    )
+    echoed = echo_raw(raw)
+    result["message"] = message_facts(echoed["action"], echoed["message_body_text"])
+    output = scrub_tree(build_output(error.exit_code, status, echoed, result), redactor)
     return Outcome(error.exit_code, status, output, status)
