@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from sandbox_helpers import Api, assert_twilio_error
+from sandbox_helpers import RECIPIENT, SENDER, Api, assert_twilio_error
 
 from support import oai
 from ue_twilio.sandbox import DEFAULT_AUTH_TOKEN
@@ -132,8 +132,8 @@ def test_price_is_null_until_final_then_per_segment(make_sandbox):
     box = make_sandbox(status_interval=0)
     api = Api(box)
     try:
-        long = api.sms(Body="x" * 200).json()  # 2 segments
-        short = api.sms(Body="hi").json()
+        long = api.send_message(To=RECIPIENT, From=SENDER, Body="x" * 200).json()
+        short = api.sms().json()
         call = api.call().json()
     finally:
         api.close()
