@@ -79,9 +79,7 @@ def test_the_region_host_is_in_the_debug_trace(secret_guard):
     secret_guard.add_pair(ACCOUNT, token)
     command += ["--account-sid", ACCOUNT, "--region", "ie1"]
     env["TWILIO_AUTH_TOKEN"] = token
-    proc = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=60
-    )
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     runner.record(proc.stdout, proc.stderr)
     assert proc.returncode == 10, proc.stderr
     url = "https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/{}/Messages.json"
