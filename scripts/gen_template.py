@@ -37,6 +37,7 @@ TEMPLATE_NAME = "Twilio"
 VARIABLE_PREFIX = "ue_twilio"
 MIN_RELEASE_LEVEL = "7.1.0.0"
 TEST_CONNECTION = "test_connection"
+LIST_SENDERS = "list_senders"
 
 # Field-mapping pools of a Universal Template (name prefix, size).
 POOLS: Dict[str, Tuple[str, int]] = {
@@ -170,9 +171,12 @@ def field_entry(spec: F.FieldSpec, sequence: int, mapping: Dict[str, str]) -> di
 
 
 def commands(mapping: Dict[str, str]) -> List[dict]:
-    """Test Connection: runs out of process with the credential and proxy fields."""
+    """Test Connection and List Senders: out of process, account and proxy fields."""
     names = [
         "twilio_credentials",
+        "account_sid",
+        "twilio_region",
+        "twilio_edge",
         "proxy_type",
         "proxy",
         "proxy_ca_bundle_file",
@@ -183,12 +187,16 @@ def commands(mapping: Dict[str, str]) -> List[dict]:
             "asynchronous": False,
             "executionOption": "Out Of Process",
             "fields": [mapping[name] for name in names],
-            "label": "Test Connection",
-            "name": TEST_CONNECTION,
+            "label": label,
+            "name": name,
             "statuses": COMMAND_STATUSES,
-            "sysId": sys_id("command", TEST_CONNECTION),
+            "sysId": sys_id("command", name),
             "timeout": 60,
         }
+        for name, label in (
+            (TEST_CONNECTION, "Test Connection"),
+            (LIST_SENDERS, "List Senders"),
+        )
     ]
 
 

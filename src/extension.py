@@ -5,7 +5,7 @@ The agent imports this module from the extension archive and calls
 another thread. Everything else lives in the ``ue_twilio`` package. What this
 adapter adds: live Output Only fields through ``ui.update_output_fields``,
 the resend state file keyed by the task instance id, and the Test
-Connection command.
+Connection and List Senders commands.
 """
 
 import os
@@ -19,6 +19,8 @@ from universal_extension.deco import dynamic_command
 from ue_twilio import Settings, Task
 from ue_twilio.check import COMMAND, check_connection
 from ue_twilio.outcome import crash_outcome
+from ue_twilio.senders import COMMAND as LIST_SENDERS
+from ue_twilio.senders import list_senders
 
 try:
     from universal_extension import ui
@@ -67,18 +69,12 @@ class Extension(UniversalExtension):
     @dynamic_command(COMMAND)
     def test_connection(self, fields):
         """Template command: fetch the Account with these credentials and proxy."""
-        try:
-            outcome = check_connection(fields, Settings.from_env(), logger)
-        except Exception as exc:  # noqa: BLE001 - a command must always answer
-            outcome = crash_outcome(exc)
-        print(outcome.summary)
-        return ExtensionResult(
-            rc=outcome.exit_code,
-            message=outcome.status_description,
-            output=True,
-            output_data=outcome.output_json(),
-            output_name="test_connection.json",
-        )
+        return _command_result(check_connection, fields, COMMAND)
+
+    @dynamic_command(LIST_SENDERS)
+    def list_senders(self, fields):
+        """Template command: the account's phone numbers and Messaging Services."""
+        return _command_result(list_senders, fields, LIST_SENDERS)
 
     def _state_file(self):
         """Fallback resend record in the agent's temp dir, per task instance."""
@@ -90,6 +86,21 @@ class Extension(UniversalExtension):
             return None
         name = "ue-twilio-resend-{}.json".format(safe)
         return os.path.join(tempfile.gettempdir(), name)
+
+
+def _command_result(command, fields, name):
+    try:
+        outcome = command(fields, Settings.from_env(), logger)
+    except Exception as exc:  # noqa: BLE001 - a command must always answer
+        outcome = crash_outcome(exc)
+    print(outcome.summary)
+    return ExtensionResult(
+        rc=outcome.exit_code,
+        message=outcome.status_description,
+        output=True,
+        output_data=outcome.output_json(),
+        output_name="{}.json".format(name),
+    )
 
 
 def _push_output_fields(snapshot):

@@ -87,10 +87,11 @@ def sandbox():
     from ue_twilio.sandbox import Sandbox
 
     token = "sbx-token-{}".format(id(object()))
-    box = Sandbox(auth_token=token)
+    key_secret = "sbx-key-secret-{}".format(id(object()))
+    box = Sandbox(auth_token=token, api_key_secret=key_secret)
     box.start()
-    register_secret(token)
-    BASIC_PAIRS.add((box.account_sid, token))
+    register_secret(token, box.account_sid)
+    register_secret(key_secret, box.api_key_sid)
     try:
         yield box
     finally:
@@ -105,6 +106,10 @@ def _check_conformance(box) -> None:
     from support import oai
 
     for entry in box.journal:
+        if entry.path.startswith("/v1/"):
+            # TODO(lead): check Messaging v1 requests once support/oai.py reads
+            # the Messaging v1 description (another branch adds it).
+            continue
         oai.check_request(entry.method, entry.path, entry.params)
 
 

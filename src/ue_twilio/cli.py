@@ -24,6 +24,7 @@ from .fields import SMS, VOICE, WHATSAPP
 from .filereader import read_descriptor, read_regular_file
 from .live import Snapshot
 from .outcome import Outcome, crash_outcome
+from .regions import EDGE_LABELS, REGION_LABELS
 from .settings import Settings, lock_wait_problem, timeout_problem
 from .task import Task, early_outcome
 
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_send(commands)
     _add_check(commands)
+    _add_senders(commands)
     commands.add_parser(
         "sandbox", help="run the local Twilio sandbox (see: sandbox -h)"
     )
@@ -151,12 +153,45 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _credentials(parser: argparse.ArgumentParser) -> None:
     """Twilio's own variable names, so existing shells just work."""
-    parser.add_argument("--account-sid", default=os.environ.get("TWILIO_ACCOUNT_SID"))
+    env = os.environ.get
+    parser.add_argument("--account-sid", default=env("TWILIO_ACCOUNT_SID"))
     parser.add_argument(
         "--auth-token",
-        default=os.environ.get("TWILIO_AUTH_TOKEN"),
+        default=env("TWILIO_AUTH_TOKEN"),
         help="prefer $TWILIO_AUTH_TOKEN: options are visible to other users",
     )
+    parser.add_argument(
+        "--api-key",
+        default=env("TWILIO_API_KEY"),
+        help="API Key SID (SK...) instead of the Auth Token; needs --account-sid",
+    )
+    parser.add_argument(
+        "--api-secret",
+        default=env("TWILIO_API_SECRET"),
+        help="the API key's secret; prefer $TWILIO_API_SECRET",
+    )
+    parser.add_argument(
+        "--region", default=env("TWILIO_REGION"), choices=sorted(REGION_LABELS)
+    )
+    parser.add_argument(
+        "--edge", default=env("TWILIO_EDGE"), choices=sorted(EDGE_LABELS)
+    )
+
+
+def _credential_fields(args: argparse.Namespace) -> Dict[str, Any]:
+    """The account fields from the options: an API key when one is given."""
+    if args.api_key:
+        credentials = {"user": args.api_key, "password": args.api_secret}
+        account_sid = args.account_sid
+    else:
+        credentials = {"user": args.account_sid, "password": args.auth_token}
+        account_sid = None
+    return {
+        "twilio_credentials": credentials,
+        "account_sid": account_sid,
+        "twilio_region": [args.region] if args.region else [],
+        "twilio_edge": [args.edge] if args.edge else [],
+    }
 
 
 def _add_run(commands) -> None:
@@ -196,6 +231,15 @@ def _add_send(commands) -> None:
         choices=["all", "unsent_only"],
         help="unsent_only: skip recipients queued by an earlier run (--state-file)",
     )
+    send.add_argument(
+        "--validity-period", type=int, help="seconds a message may stay queued"
+    )
+    send.add_argument(
+        "--smart-encoding",
+        action="store_true",
+        help="SMS: let Twilio replace Unicode look-alikes by GSM-7 characters",
+    )
+    send.add_argument("--status-callback", help="https:// URL for status callbacks")
     _credentials(send)
     _common(send)
     send.set_defaults(handler=_send)
@@ -213,15 +257,37 @@ def _add_check(commands) -> None:
     check.set_defaults(handler=_check)
 
 
+def _add_senders(commands) -> None:
+    senders = commands.add_parser(
+        "senders", help="list the account's phone numbers and Messaging Services"
+    )
+    senders.add_argument(
+        "--fields", help="JSON file of the fields ('-' = stdin); else the options"
+    )
+    _credentials(senders)
+    _common(senders)
+    senders.set_defaults(handler=_senders)
+
+
 def _check(args: argparse.Namespace, signals: _Signals) -> int:
     from .check import check_connection
 
+    return _command(check_connection, args)
+
+
+def _senders(args: argparse.Namespace, signals: _Signals) -> int:
+    from .senders import list_senders
+
+    return _command(list_senders, args)
+
+
+def _command(command, args: argparse.Namespace) -> int:
+    """A template command from --fields or from the credential options."""
     if args.fields:
         fields = _load_fields(args.fields)
     else:
-        credentials = {"user": args.account_sid, "password": args.auth_token}
-        fields = {"twilio_credentials": credentials}
-    outcome = check_connection(fields, _settings(args), _stderr_logger(args.log_level))
+        fields = _credential_fields(args)
+    outcome = command(fields, _settings(args), _stderr_logger(args.log_level))
     _emit(outcome)
     return outcome.exit_code
 
@@ -261,7 +327,6 @@ def _load_fields(path: str) -> Dict[str, Any]:
 def _send(args: argparse.Namespace, signals: _Signals) -> int:
     fields: Dict[str, Any] = {
         "action": [ACTIONS[args.action]],
-        "twilio_credentials": {"user": args.account_sid, "password": args.auth_token},
         "sender": args.sender,
         "recipient_list": ",".join(args.to),
         "recipient_list_file": args.to_file,
@@ -274,7 +339,11 @@ def _send(args: argparse.Namespace, signals: _Signals) -> int:
         "content_sid": args.content_sid,
         "content_variables": args.content_variables,
         "resend_policy": [args.resend_policy] if args.resend_policy else [],
+        "validity_period": args.validity_period,
+        "smart_encoding": args.smart_encoding,
+        "status_callback_url": args.status_callback,
     }
+    fields.update(_credential_fields(args))
     return _execute(fields, args, signals)
 
 

@@ -28,6 +28,8 @@ from .exceptions import (
     TwilioConnectionError,
 )
 from .proxy import prepare_session
+from .regions import API
+from .regions import base_url as base_url_for
 from .settings import Settings
 
 API_VERSION = "2010-04-01"
@@ -66,7 +68,13 @@ class Reply(NamedTuple):
 
 
 class TwilioClient:
-    """Creates and fetches Messages and Calls; raises only run-wide errors."""
+    """Creates and fetches Messages and Calls; raises only run-wide errors.
+
+    ``auth_user`` is the Basic auth user when it is not the Account SID (an
+    API Key SID, with its secret as ``auth_token``); ``base_url`` the host
+    (default: the override in ``settings``, else ``https://api.twilio.com``);
+    ``auth_hint`` is appended to a 401 (e.g. the region advice).
+    """
 
     def __init__(
         self,
@@ -76,17 +84,22 @@ class TwilioClient:
         proxy=None,
         pool_size: int = 10,
         log=None,
+        auth_user: Optional[str] = None,
+        base_url: Optional[str] = None,
+        auth_hint: str = "",
     ) -> None:
-        self._base = settings.api_url
+        self.base_url = base_url or settings.api_url or base_url_for(API)
         self._account_path = "/{}/Accounts/{}".format(API_VERSION, account_sid)
-        self._account_url = self._base + self._account_path
+        self._account_url = self.base_url + self._account_path
         self._flight = threading.Lock()
         self._in_flight = 0
         self._closing = False
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._proxy = proxy
         self._log = log
-        self._session = _new_session(account_sid, auth_token, proxy, pool_size)
+        self._auth_hint = auth_hint
+        user = auth_user or account_sid
+        self._session = _new_session(user, auth_token, proxy, pool_size)
         self._templates: Dict[str, requests.PreparedRequest] = {}
         if proxy is not None:
             self._per_request = proxy.requests_kwargs()
@@ -116,10 +129,28 @@ class TwilioClient:
         uri = reply.body.get("next_page_uri") if reply.body else None
         if not isinstance(uri, str) or not uri.startswith(self._account_path + "/"):
             return None
-        return self._request("GET", self._base + uri, max_body=MAX_LIST_BODY_BYTES)
+        return self._request("GET", self.base_url + uri, max_body=MAX_LIST_BODY_BYTES)
 
     def fetch_account(self) -> Reply:
         return self._request("GET", self._account_url + ".json")
+
+    def account_list(self, resource: str, page_size: int) -> Reply:
+        """GET the first page of an account list (e.g. "IncomingPhoneNumbers")."""
+        url = "{}/{}.json?PageSize={}".format(self._account_url, resource, page_size)
+        return self._request("GET", url)
+
+    def get(self, url: str) -> Reply:
+        """GET a link Twilio gave us (``next_page_uri`` / ``next_page_url``).
+
+        Only on this client's host: the credentials never follow a link away.
+        """
+        if url.startswith("/"):
+            url = self.base_url + url
+        if not url.startswith(self.base_url + "/"):
+            return Reply(
+                REFUSED, error_message="a link to another host was not followed"
+            )
+        return self._request("GET", url)
 
     def close(self) -> None:
         """Close the pool once no request is in flight (a late worker may
@@ -134,7 +165,7 @@ class TwilioClient:
         started = time.monotonic()
         reply = self._exchange(method, url, data, max_body)
         self._trace(method, url, reply, started)
-        _raise_run_wide(reply, self._proxy)
+        _raise_run_wide(reply, self._proxy, self._auth_hint)
         return reply
 
     def _exchange(self, method: str, url: str, data, max_body: int) -> Reply:
@@ -353,7 +384,7 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _raise_run_wide(reply: Reply, proxy=None) -> None:
+def _raise_run_wide(reply: Reply, proxy=None, auth_hint: str = "") -> None:
     if reply.kind == UNREACHABLE:
         raise TwilioConnectionError(reply.error_message or "Cannot reach Twilio")
     if reply.http_status == 407:
@@ -362,7 +393,7 @@ def _raise_run_wide(reply: Reply, proxy=None) -> None:
             "The proxy {} refused the credentials (HTTP 407)".format(where)
         )
     if reply.http_status == 401:
-        raise AuthenticationError(_details(reply))
+        raise AuthenticationError(_details(reply) + auth_hint)
     if reply.http_status == 403:
         raise AuthorizationError(_details(reply))
 

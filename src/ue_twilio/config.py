@@ -10,10 +10,12 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, List, Mapping, Optional
+from urllib.parse import urlsplit
 
 from . import fields as f
 from . import twiml
+from .account import TwilioAccount, read_account
 from .exceptions import ValidationError
 from .filereader import read_regular_file
 from .phone import (
@@ -30,12 +32,10 @@ from .readers import (
     label,
     read_boolean,
     read_choice,
-    read_credential,
     read_integer,
     read_text,
 )
 
-ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 MAX_DUPLICATE_NOTICES = 10
@@ -45,11 +45,10 @@ Cancel = Optional[Callable[[], bool]]
 
 @dataclass
 class TaskConfig:
-    """A validated task; the auth token is kept out of repr."""
+    """A validated task; the secret lives in ``account``, kept out of repr."""
 
     action: str
-    account_sid: str
-    auth_token: str = field(repr=False)
+    account: TwilioAccount
     sender: str
     recipients: List[str]
     message: Optional[str]
@@ -65,6 +64,13 @@ class TaskConfig:
     content_variables: Optional[str] = None
     resend_policy: str = f.RESEND_ALL
     notices: List[str] = field(default_factory=list)
+    validity_period: Optional[int] = None
+    smart_encoding: bool = False
+    status_callback_url: Optional[str] = None
+
+    @property
+    def account_sid(self) -> str:
+        return self.account.account_sid
 
     @property
     def is_voice(self) -> bool:
@@ -83,13 +89,12 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     if not isinstance(raw, Mapping):
         raise ValidationError("Fields", "expected a mapping of field names to values")
     action = read_choice(raw, "action") or f.SMS
-    sid, token = twilio_credentials(raw)
+    account = read_account(raw)
     sender = _sender(raw, action)
     listed, recipients, notices = _recipients(raw, cancelled)
     config = TaskConfig(
         action=action,
-        account_sid=sid,
-        auth_token=token,
+        account=account,
         sender=sender,
         recipients=recipients,
         message=None,
@@ -100,22 +105,9 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     _message_and_template(raw, config)
     _voice_options(raw, config)
     _run_options(raw, config)
+    _delivery_options(raw, config)
     config.proxy = parse_proxy(raw, cancelled)
     return config
-
-
-def twilio_credentials(raw: Mapping) -> Tuple[str, str]:
-    """The validated (Account SID, Auth Token); Test Connection reads only these."""
-    name = "twilio_credentials"
-    user, password = read_credential(raw, name)
-    if user is None:
-        raise ValidationError(label(name), "the Account SID (user) is empty")
-    if ACCOUNT_SID.fullmatch(user) is None:
-        problem = "the user must be an Account SID: AC followed by 32 hex digits"
-        raise ValidationError(label(name), problem)
-    if password is None:
-        raise ValidationError(label(name), "the Auth Token (password) is empty")
-    return user, password
 
 
 def _sender(raw: Mapping, action: str) -> str:
@@ -272,3 +264,29 @@ def _run_options(raw: Mapping, config: TaskConfig) -> None:
 def _integer_or_default(raw: Mapping, name: str) -> int:
     value = read_integer(raw, name)
     return f.BY_NAME[name].default if value is None else value
+
+
+def _delivery_options(raw: Mapping, config: TaskConfig) -> None:
+    """Validity Period (SMS, WhatsApp), Smart Encoding (SMS), Status Callback URL."""
+    if config.action in (f.SMS, f.WHATSAPP):
+        config.validity_period = read_integer(raw, "validity_period")
+    if config.action == f.SMS:
+        config.smart_encoding = bool(read_boolean(raw, "smart_encoding"))
+    config.status_callback_url = _callback_url(raw)
+
+
+def _callback_url(raw: Mapping) -> Optional[str]:
+    name = "status_callback_url"
+    value = read_text(raw, name)
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme.lower() == "https" and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced [ in the host
+        valid = False
+    if not valid or any(ch.isspace() for ch in value):
+        problem = "{} is not an https:// URL".format(show(value))
+        raise ValidationError(label(name), problem)
+    return value

@@ -44,6 +44,14 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
             "content_sid": config.content_sid,
             "content_variables": config.content_variables,
             "resend_policy": config.resend_policy,
+            "account_sid": config.account.account_sid
+            if config.account.uses_api_key
+            else None,
+            "twilio_region": config.account.region,
+            "twilio_edge": config.account.edge,
+            "validity_period": config.validity_period,
+            "smart_encoding": config.smart_encoding,
+            "status_callback_url": config.status_callback_url,
         }
     )
     return echoed
@@ -80,6 +88,12 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
         "content_sid": _text(raw, "content_sid"),
         "content_variables": _text(raw, "content_variables"),
         "resend_policy": _safe_choice(raw, "resend_policy"),
+        "account_sid": _text(raw, "account_sid"),
+        "twilio_region": _safe_choice(raw, "twilio_region"),
+        "twilio_edge": _safe_choice(raw, "twilio_edge"),
+        "validity_period": _integer(raw, "validity_period"),
+        "smart_encoding": _boolean(raw, "smart_encoding"),
+        "status_callback_url": _text(raw, "status_callback_url"),
     }
 
 

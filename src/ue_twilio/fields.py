@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional, Tuple
 
+from .regions import DEFAULT_REGION, EDGE_LABELS, REGION_LABELS
+
 TEXT = "Text"
 LARGE_TEXT = "Large Text"
 INTEGER = "Integer"
@@ -254,6 +256,62 @@ FIELDS: Tuple[FieldSpec, ...] = (
         output_only=True,
         preserve_on_rerun=True,
         show_if=("resend_policy", (RESEND_UNSENT_ONLY,)),
+    ),
+)
+
+# Added after the seed's fields, output-only ones included: the template gives
+# each field the next free slot of its kind's pool in this order, and a slot
+# that moved would lose the values saved in existing tasks on re-import.
+FIELDS += (
+    FieldSpec(
+        "account_sid",
+        "Account SID",
+        TEXT,
+        "The Account SID (AC...). Required when the Twilio Credentials user is "
+        "an API Key SID (SK...) with its secret as the password.",
+    ),
+    FieldSpec(
+        "twilio_region",
+        "Twilio Region",
+        CHOICE,
+        "Where Twilio processes and stores the data. Credentials and API keys "
+        "belong to one region.",
+        default=DEFAULT_REGION,
+        choices=tuple(REGION_LABELS.items()),
+    ),
+    FieldSpec(
+        "twilio_edge",
+        "Twilio Edge",
+        CHOICE,
+        "Where requests enter Twilio's network; empty = the region's own edge "
+        "(ie1: dublin, au1: sydney, jp1: tokyo, us1: none).",
+        choices=tuple(EDGE_LABELS.items()),
+    ),
+    FieldSpec(
+        "validity_period",
+        "Validity Period",
+        INTEGER,
+        "Optional: seconds a message may wait in Twilio's queue before it is "
+        "dropped instead of sent late (1-36000).",
+        min_value=1,
+        max_value=36000,
+        show_if=("action", _MESSAGING),
+    ),
+    FieldSpec(
+        "smart_encoding",
+        "Smart Encoding",
+        BOOLEAN,
+        "Let Twilio replace Unicode look-alikes (curly quotes, long dashes) by "
+        "GSM-7 characters so a message is not sent as costlier UCS-2.",
+        default=False,
+        show_if=("action", (SMS,)),
+    ),
+    FieldSpec(
+        "status_callback_url",
+        "Status Callback URL",
+        TEXT,
+        "Optional https:// URL Twilio calls with every status change of each "
+        "message or call.",
     ),
 )
 

@@ -57,13 +57,25 @@ def _message_params(config: TaskConfig, prefix: str) -> Dict[str, str]:
         params["ContentSid"] = config.content_sid
         if config.content_variables is not None:
             params["ContentVariables"] = config.content_variables
-    return params
+    if config.validity_period is not None:
+        params["ValidityPeriod"] = str(config.validity_period)
+    if config.smart_encoding:
+        params["SmartEncoded"] = "true"
+    return _with_callback(params, config)
 
 
 def _call_params(config: TaskConfig) -> Dict[str, str]:
-    return {
+    params = {
         "From": config.sender,
         "Twiml": twiml.say(config.message or ""),
         "Timeout": str(config.answer_timeout),
         "TimeLimit": str(config.call_max_duration),
     }
+    return _with_callback(params, config)
+
+
+def _with_callback(params: Dict[str, str], config: TaskConfig) -> Dict[str, str]:
+    """Optional parameters go after the seed's, so its requests stay byte-identical."""
+    if config.status_callback_url is not None:
+        params["StatusCallback"] = config.status_callback_url
+    return params

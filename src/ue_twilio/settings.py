@@ -7,7 +7,6 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-DEFAULT_API_URL = "https://api.twilio.com"
 API_URL_VARIABLE = "UE_TWILIO_API_URL"
 # socket.settimeout and threading waits refuse inf/nan and overflow on huge
 # values (1e12 s); a network wait of more than 10 minutes is a typo anyway.
@@ -39,9 +38,12 @@ class Settings:
     per-instance fallback); ``state_file_label`` names it in messages, and a
     second run on the same file waits at most ``state_lock_timeout`` for the
     first to finish.
+
+    ``api_url`` None: Twilio's host for the task's region and edge
+    (``ue_twilio.regions``); set, it serves every API (tests, sandboxes).
     """
 
-    api_url: str = DEFAULT_API_URL
+    api_url: Optional[str] = None
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     cancel_grace: float = 5.0
@@ -75,5 +77,6 @@ class Settings:
         if env.get(API_URL_VARIABLE):
             values["api_url"] = env[API_URL_VARIABLE]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        values["api_url"] = values.get("api_url", DEFAULT_API_URL).rstrip("/")
+        if values.get("api_url"):
+            values["api_url"] = values["api_url"].rstrip("/")
         return cls(**values)

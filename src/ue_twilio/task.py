@@ -14,10 +14,12 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import config as config_module
+from .account import open_client
 from .client import OK, TwilioClient
 from .config import TaskConfig
 from .dispatcher import Dispatcher
 from .echo import echo_config, echo_raw
+from .encoding import analyze, describe_ucs2
 from .exceptions import TwilioTaskError
 from .fields import SMS, VOICE, WHATSAPP
 from .live import LiveReporter, Snapshot
@@ -99,12 +101,14 @@ class Task:
             )
             log.error(error.status_description)
             return early_outcome(error, self._raw, redactor)
-        redactor = redactor_for(config.account_sid, config.auth_token, config.proxy)
+        account = config.account
+        redactor = redactor_for(account.auth_user, account.secret, config.proxy)
         return self._send(config, SafeLog(self._logger, redactor), redactor)
 
     def _send(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
         for notice in config.notices:
             log.warning(notice)
+        _warn_ucs2(config, log)
         try:
             resend = self._resend_state(config, log)
         except TwilioTaskError as exc:  # state file busy or not ours: send nothing
@@ -131,9 +135,8 @@ class Task:
         self, config: TaskConfig, resend: ResendState, log: SafeLog, redactor: Redactor
     ) -> Outcome:
         run = _Run(config, resend, log, self._on_progress)
-        client = TwilioClient(
-            config.account_sid,
-            config.auth_token,
+        client = open_client(
+            config.account,
             self._settings,
             proxy=config.proxy,
             pool_size=config.max_concurrent,
@@ -428,6 +431,7 @@ def _final_outcome(
     result.update(recipients_detail(results))
     if run.resend.enabled:
         result["resend"] = {"record_source": run.resend.source}
+    result["message"] = message_facts(config.action, config.message)
     output = scrub_tree(
         build_output(exit_code, status, echo_config(config), result), redactor
     )
@@ -463,15 +467,30 @@ def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
         log.info("%s (%d): %s", title, len(numbers), shown or "-")
 
 
+def message_facts(action: str, text: Optional[str]) -> Optional[Dict[str, Any]]:
+    """``result.message``: SMS only (WhatsApp is not split into segments and a
+    voice message is spoken), null when there is no text."""
+    if action != SMS or not text:
+        return None
+    return analyze(text).as_dict()
+
+
+def _warn_ucs2(config: TaskConfig, log: SafeLog) -> None:
+    if config.action == SMS and config.message:
+        warning = describe_ucs2(analyze(config.message), config.smart_encoding)
+        if warning:
+            log.warning(warning)
+
+
 def early_outcome(
     error: TwilioTaskError, raw: Any, redactor: Optional[Redactor] = None
 ) -> Outcome:
     """Nothing was sent: the error's exit code, the echo of the raw fields."""
     redactor = redactor if redactor is not None else redactor_for_raw(raw)
     status = redactor(error.status_description)
-    result = {"stats": stats([])}
+    result: Dict[str, Any] = {"stats": stats([])}
     result["recipients"] = []
-    output = scrub_tree(
-        build_output(error.exit_code, status, echo_raw(raw), result), redactor
-    )
+    echoed = echo_raw(raw)
+    result["message"] = message_facts(echoed["action"], echoed["message_body_text"])
+    output = scrub_tree(build_output(error.exit_code, status, echoed, result), redactor)
     return Outcome(error.exit_code, status, output, status)

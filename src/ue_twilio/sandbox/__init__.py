@@ -7,10 +7,16 @@ Not shipped in the agent archive. Stdlib only. Usage::
         ...  # point the client at sb.url with sb.account_sid / sb.auth_token
         assert len(sb.creates("Messages.json")) == 3
 
-Endpoints (form-encoded, HTTP Basic auth with the sandbox's own SID/token):
-``POST/GET /2010-04-01/Accounts/{sid}/Messages.json``,
-``GET …/Messages/{Sid}.json``, ``POST/GET …/Calls.json``, ``GET/POST
-…/Calls/{Sid}.json`` (POST: call update), ``GET /2010-04-01/Accounts/{sid}.json``.
+Endpoints (form-encoded, HTTP Basic auth with the sandbox's own SID/token, or
+with its API key: user ``api_key_sid``, password ``api_key_secret``, the account
+taken from the path): ``POST/GET /2010-04-01/Accounts/{sid}/Messages.json``,
+``GET …/Messages/{Sid}.json``, ``POST/GET …/Calls.json``,
+``GET/POST …/Calls/{Sid}.json`` (POST: call update),
+``GET /2010-04-01/Accounts/{sid}.json``, ``GET …/IncomingPhoneNumbers.json``
+(three numbers with SMS/MMS/voice capabilities; ``PageSize``/``Page`` paging with
+``next_page_uri``) and Messaging v1 ``GET /v1/Services`` (two services, Twilio's
+v1 envelope ``{"services": [...], "meta": {...}}`` with absolute page URLs).
+``Sandbox.catalog.add_phone_number`` / ``add_service`` add more (see catalog.py).
 
 Lists (``GET …/Messages.json``, ``…/Calls.json``; see ``listing.py``): newest
 first, filters Messages ``To``, ``From``, ``DateSent``, ``DateSent<``,
@@ -43,15 +49,16 @@ ContentVariables without ContentSid; 21656 ContentVariables not a JSON object;
 21623 more than 10 MediaUrl; 21620 MediaUrl not http(s); 21211 To not E.164
 (optionally ``whatsapp:``-prefixed); 21212 From likewise; 21910 only one of To and
 From has the ``whatsapp:`` prefix; 21266 To equals From; 21609 StatusCallback not
-http(s); then the magic numbers.
+http(s); 21624 ValidityPeriod not an integer in 1..36000; 20001 SmartEncoded not
+true/false (code guessed: Twilio documents none); then the magic numbers.
 Calls: 21201 no To; 21213 no From; 21211 / 21212 To / From not E.164; 21205 not
 exactly one of Twiml, Url, ApplicationSid (stricter than Twilio, which ignores
 Twiml when Url is also sent) or Url not http(s); 21218 bad ApplicationSid; 32018
 Twiml over 4000 characters; 12100 Twiml not well-formed XML or root not
 <Response>; 21208 Timeout not an integer in 1..600; 20001 TimeLimit not a positive
-integer; 21234 MachineDetection not ``Enable`` / ``DetectMessageEnd`` or
-MachineDetectionTimeout outside 3..59 (other AMD parameters such as AsyncAmd
-are ignored); then the magic numbers.
+integer; 21609 StatusCallback not http(s); 21234 MachineDetection not ``Enable`` /
+``DetectMessageEnd`` or MachineDetectionTimeout outside 3..59 (other AMD
+parameters such as AsyncAmd are ignored); then the magic numbers.
 Unknown parameters are ignored, as Twilio does.
 
 Magic numbers of Twilio's documented test credentials, applied with any credentials:
@@ -85,6 +92,12 @@ ringing → in-progress → completed, or queued → ringing → no-answer / bus
 once a message is ``sent``; a call's ``start_time`` once it is dialled
 (``ringing``), ``end_time`` and ``duration`` only when it ``completed``.
 
+``num_segments`` follows the SMS rules (160/153 GSM-7 septets, extension characters
+two; 70/67 UCS-2 code units; an escape or surrogate pair never straddles two
+segments). ``price`` is null until the status is final, then a fake
+-0.00790 USD per segment (0 for a message never sent) or -0.01300 USD per started
+minute of an answered call (0 otherwise); ``price_unit`` is USD.
+
 Resources follow the OpenAPI schemas ``api.v2010.account.message`` / ``.call`` /
 ``api.v2010.account`` (every property present). Deviation: the Account's
 ``auth_token`` is null, so the token cannot leak through a logged response.
@@ -101,7 +114,12 @@ The journal (``Sandbox.journal``, ``creates``, ``dump_journal``) records every
 request, Authorization headers removed.
 """
 
-from .defaults import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from .defaults import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_API_KEY_SECRET,
+    DEFAULT_API_KEY_SID,
+    DEFAULT_AUTH_TOKEN,
+)
 from .faults import FAULT_KINDS, Faults
 from .journal import JournalEntry
 from .resources import ASYNC_MAGIC, CALL_OUTCOMES, MESSAGE_OUTCOMES
@@ -111,6 +129,8 @@ __all__ = [
     "ASYNC_MAGIC",
     "CALL_OUTCOMES",
     "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_API_KEY_SECRET",
+    "DEFAULT_API_KEY_SID",
     "DEFAULT_AUTH_TOKEN",
     "FAULT_KINDS",
     "Faults",

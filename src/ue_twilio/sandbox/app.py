@@ -19,6 +19,7 @@ import traceback
 from typing import List, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
+from .catalog import Catalog
 from .errors import ApiError, error_body
 from .faults import BODY_CUTS, FAULT_KINDS, Faults, FaultScript, Gate
 from .journal import Journal, JournalEntry, safe_headers
@@ -76,9 +77,14 @@ class App:
         auth_token: str,
         status_interval: float,
         journal: bool = True,
+        api_key: Tuple[str, str] | None = None,
     ) -> None:
         self.account_sid = account_sid
         self._token = auth_token.encode("utf-8")
+        self._api_key = (
+            (api_key[0], api_key[1].encode("utf-8")) if api_key is not None else None
+        )
+        self.catalog = Catalog(account_sid)
         self.store = Store(account_sid, status_interval)
         self.faults = Faults()
         self.script = FaultScript()
@@ -124,7 +130,14 @@ class App:
         user, _, password = decoded.partition(b":")
         name = user.decode("utf-8", "replace")
         ok = name == self.account_sid and hmac.compare_digest(password, self._token)
-        return name, ok
+        return name, ok or self._api_key_matches(name, password)
+
+    def _api_key_matches(self, name: str, password: bytes) -> bool:
+        """An API key of the account: the account comes from the path."""
+        if self._api_key is None:
+            return False
+        sid, secret = self._api_key
+        return name == sid and hmac.compare_digest(password, secret)
 
     def _admit(
         self, method: str, path: str, params: Params, authenticated: bool
@@ -153,6 +166,9 @@ class App:
         if not authenticated:
             headers = [("WWW-Authenticate", 'Basic realm="Twilio API"')]
             return error(401, 20003, "Authenticate", headers), None
+        listed = self._catalog(method, path, params)
+        if listed is not None:
+            return listed, None
         match = ROUTE.match(path)
         if match is None or match.group("account") != self.account_sid:
             message = f"The requested resource {path} was not found"
@@ -167,6 +183,14 @@ class App:
         if method == "GET":
             return self._read(kind, sid, params, path), None
         return error(405, 20004, "Method not allowed"), None
+
+    def _catalog(self, method: str, path: str, params: Params) -> Response | None:
+        """IncomingPhoneNumbers and Messaging v1 Services (see catalog.py)."""
+        try:
+            found = self.catalog.answer(method, path, params, self.faults.forbidden)
+        except ApiError as exc:
+            return Response(exc.status, exc.body())
+        return None if found is None else json_response(200, found)
 
     def _read(
         self, kind: str | None, sid: str | None, params: Params, path: str

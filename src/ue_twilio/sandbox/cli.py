@@ -168,6 +168,7 @@ def _announce(sandbox: Sandbox) -> None:
         f"Twilio sandbox listening on {sandbox.url}",
         f"Account SID: {sandbox.account_sid}",
         f"Auth Token:  {sandbox.auth_token}  (sandbox only)",
+        f"API Key SID: {sandbox.api_key_sid}  secret: {sandbox.api_key_secret}",
         "",
         f"export UE_TWILIO_API_URL={sandbox.url}",
         f"export TWILIO_ACCOUNT_SID={sandbox.account_sid}",

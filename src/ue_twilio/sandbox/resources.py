@@ -66,6 +66,8 @@ GSM7 = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+PRICE_PER_SEGMENT = 0.0079  # USD, fake
+PRICE_PER_MINUTE = 0.013  # USD, fake
 
 
 def rfc2822(timestamp: float | None) -> str | None:
@@ -81,16 +83,30 @@ def new_sid(prefix: str) -> str:
 
 
 def num_segments(body: str) -> int:
-    """SMS segments: 160/153 GSM-7 septets, else 70/67 UCS-2 code units."""
-    if not body:
-        return 1
+    """SMS segments: 160/153 GSM-7 septets, else 70/67 UCS-2 code units.
+
+    An escape pair (GSM-7 extension character) or a surrogate pair (UCS-2)
+    is never split across two segments: it starts the next one instead.
+    """
     if all(ch in GSM7 or ch in GSM7_EXTENDED for ch in body):
-        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in body)
+        widths = [2 if ch in GSM7_EXTENDED else 1 for ch in body]
         single, multi = 160, 153
     else:
-        units = len(body.encode("utf-16-le")) // 2
+        widths = [len(ch.encode("utf-16-le")) // 2 for ch in body]
         single, multi = 70, 67
-    return 1 if units <= single else math.ceil(units / multi)
+    if sum(widths) <= single:
+        return 1
+    segments, room = 1, multi
+    for width in widths:
+        if width > room:
+            segments, room = segments + 1, multi
+        room -= width
+    return segments
+
+
+def price(amount: float) -> str:
+    """Twilio's price format: a negative charge with five decimals."""
+    return "{:.5f}".format(-amount) if amount else "0.00000"
 
 
 class Store:
@@ -248,7 +264,7 @@ class Store:
             "messaging_service_sid": record["service"],
             "num_media": str(record["media"]),
             "num_segments": str(num_segments(record["body"])),
-            "price": "-0.00790" if sent_at is not None else None,
+            "price": _message_price(record, final, sent),
             "price_unit": "USD",
             "sid": record["sid"],
             "status": status,
@@ -281,7 +297,7 @@ class Store:
             "group_sid": None,
             "parent_call_sid": None,
             "phone_number_sid": "PN" + record["sid"][2:],
-            "price": "-0.01300" if end is not None else None,
+            "price": _call_price(answered, end, stage == len(record["path"]) - 1),
             "price_unit": "USD",
             "queue_time": "0",
             "sid": record["sid"],
@@ -321,6 +337,23 @@ def _answered_by(record: dict) -> str | None:
         return None
     answerer = record["answerer"]
     return _ANSWERED_BY.get((answerer, detection), answerer)
+
+
+def _message_price(record: dict, final: bool, sent: bool) -> str | None:
+    """Null until final, as Twilio; a message never sent costs nothing."""
+    if not final:
+        return None
+    segments = num_segments(record["body"]) if sent else 0
+    return price(PRICE_PER_SEGMENT * segments)
+
+
+def _call_price(start: float | None, end: float | None, final: bool) -> str | None:
+    """Null until final; an answered call costs per started minute."""
+    if not final:
+        return None
+    if start is None or end is None:
+        return price(0)
+    return price(PRICE_PER_MINUTE * max(1, math.ceil((end - start) / 60)))
 
 
 def _call_subresources(uri: str) -> Dict[str, str]:

@@ -21,7 +21,12 @@ from socketserver import TCPServer
 from typing import Dict, List, Set, Tuple
 
 from .app import App, Response
-from .defaults import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from .defaults import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_API_KEY_SECRET,
+    DEFAULT_API_KEY_SID,
+    DEFAULT_AUTH_TOKEN,
+)
 from .faults import Faults
 from .journal import JournalEntry
 
@@ -193,14 +198,24 @@ class Sandbox:
         keyfile: str | None = None,
         status_interval: float = 0.5,
         journal: bool = True,
+        api_key_sid: str = DEFAULT_API_KEY_SID,
+        api_key_secret: str = DEFAULT_API_KEY_SECRET,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.api_key_sid = api_key_sid
+        self.api_key_secret = api_key_secret
         self.host = host
         self._requested_port = port
         self._certfile = certfile
         self._keyfile = keyfile
-        self._app = App(self.account_sid, self.auth_token, status_interval, journal)
+        self._app = App(
+            self.account_sid,
+            self.auth_token,
+            status_interval,
+            journal,
+            api_key=(api_key_sid, api_key_secret),
+        )
         self._server: _Server | None = None
         self._last_server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -216,6 +231,7 @@ class Sandbox:
         self._app.stopping.clear()
         self._server = _Server((self.host, self._requested_port), self._app, context)
         self._last_server = self._server
+        self._app.catalog.base_url = self.url
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},  # bounds stop() latency
@@ -330,6 +346,11 @@ class Sandbox:
     @property
     def calls(self) -> Dict[str, dict]:
         return self._app.store.all_calls()
+
+    @property
+    def catalog(self):
+        """The account's phone numbers and Messaging Services (``add_…`` more)."""
+        return self._app.catalog
 
     def set_outcome(self, number: str, outcome: str | None) -> None:
         """Force the final status for a To number (None clears it)."""

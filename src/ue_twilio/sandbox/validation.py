@@ -106,13 +106,33 @@ def validate_message(params: Params) -> None:
         raise bad_request(21701, f"The Messaging Service Sid {service} is invalid.")
     _check_content(params)
     _check_message_addresses(to, sender)
-    if first(params, "StatusCallback") and not _is_http_url(
-        first(params, "StatusCallback")
-    ):
-        raise bad_request(21609, "Invalid StatusCallback URL.")
+    check_status_callback(params)
+    check_delivery_options(params)
     if sender:
         _magic(MESSAGE_FROM_MAGIC, split_channel(sender)[1])
     _magic(MESSAGE_TO_MAGIC, split_channel(to)[1])
+
+
+def check_status_callback(params: Params) -> None:
+    callback = first(params, "StatusCallback")
+    if callback and not _is_http_url(callback):
+        raise bad_request(21609, "Invalid StatusCallback URL.")
+
+
+def check_delivery_options(params: Params) -> None:
+    """ValidityPeriod 1..36000 (21624, Twilio's code) and SmartEncoded true or
+    false (code 20001 is a guess, as for TimeLimit: Twilio documents none)."""
+    if "ValidityPeriod" in params:
+        raw = first(params, "ValidityPeriod")
+        if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= 36000:
+            raise bad_request(
+                21624,
+                f"Invalid validity period value: {raw} (1-36000 seconds).",
+            )
+    if "SmartEncoded" in params:
+        raw = first(params, "SmartEncoded")
+        if raw.lower() not in ("true", "false"):
+            raise bad_request(20001, f"Invalid SmartEncoded: {raw} (true or false).")
 
 
 def _check_content(params: Params) -> None:
@@ -182,6 +202,7 @@ def validate_call(params: Params) -> None:
     _check_instructions(params)
     _check_call_integers(params)
     _check_machine_detection(params)
+    check_status_callback(params)
     _magic(CALL_FROM_MAGIC, sender)
     _magic(CALL_TO_MAGIC, to)
 

@@ -1,0 +1,131 @@
+"""What the template commands (Test Connection, List Senders) share.
+
+A command reads only the account and proxy fields, runs one piece of work
+against Twilio, and always answers with an Outcome: the same exit codes as a
+send (0 works, 2 bad credentials, 3 not authorized, 10 no connection, 20 bad
+fields, 1 anything else), secrets scrubbed from everything it says.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+from ._version import EXTENSION_NAME, __version__
+from .account import TwilioAccount, read_account
+from .client import OK, RATE_LIMITED, Reply
+from .exceptions import TwilioTaskError, ValidationError
+from .logsafe import SafeLog
+from .outcome import Outcome
+from .proxy import ProxyConfig, echo_no_proxy, parse_proxy
+from .ratelimit import backoff_delay
+from .readers import read_choice, read_credential, read_text
+from .redact import MASK, redactor_for, redactor_for_raw, scrub_tree
+from .settings import Settings
+
+MAX_ATTEMPTS = 3
+
+# work(account, proxy, settings, log) -> (status description, result)
+Work = Callable[
+    [TwilioAccount, Optional[ProxyConfig], Settings, SafeLog],
+    Tuple[str, Dict[str, Any]],
+]
+
+
+def run_command(
+    name: str,
+    raw_fields: Any,
+    work: Work,
+    failed_result: Dict[str, Any],
+    settings: Optional[Settings] = None,
+    logger: Optional[logging.Logger] = None,
+) -> Outcome:
+    """Never raises; a TwilioTaskError from ``work`` becomes its exit code."""
+    settings = settings or Settings.from_env()
+    logger = logger or logging.getLogger("ue_twilio")
+    raw = raw_fields if isinstance(raw_fields, Mapping) else {}
+    redactor = redactor_for_raw(raw)
+    log = SafeLog(logger, redactor)
+    proxy = None
+    result = failed_result
+    try:
+        if not isinstance(raw_fields, Mapping):
+            raise ValidationError(
+                "Fields", "expected a mapping of field names to values"
+            )
+        account = read_account(raw_fields)
+        proxy = parse_proxy(raw_fields)
+        redactor = redactor_for(account.auth_user, account.secret, proxy)
+        log = SafeLog(logger, redactor)
+        status, result = work(account, proxy, settings, log)
+        exit_code = 0
+    except TwilioTaskError as exc:
+        exit_code, status = exc.exit_code, exc.status_description
+    except Exception as exc:  # noqa: BLE001 - the command must always answer
+        exit_code = 1
+        status = "FAIL: Unexpected error: {}".format(type(exc).__name__)
+    status = redactor(status)
+    if exit_code != 0:
+        log.error(status)
+    output = {
+        "exit_code": exit_code,
+        "status_description": status,
+        "changed": False,
+        "invocation": {
+            "extension": EXTENSION_NAME,
+            "version": __version__,
+            "command": name,
+            "fields": _echo(raw, proxy),
+        },
+        "result": result,
+    }
+    return Outcome(exit_code, status, scrub_tree(output, redactor), status)
+
+
+def get_patiently(request: Callable[[], Reply]) -> Reply:
+    """One GET; a 429 is retried twice after a backoff (run-wide errors raise)."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        reply = request()
+        if reply.kind != RATE_LIMITED or attempt == MAX_ATTEMPTS:
+            break
+        time.sleep(backoff_delay(attempt, reply.retry_after))
+    return reply
+
+
+def require_ok(reply: Reply, what: str) -> Dict[str, Any]:
+    """The reply's JSON body, or a TwilioTaskError saying what was not returned."""
+    if reply.kind == OK and reply.body:
+        return dict(reply.body)
+    if reply.error_code is not None:
+        detail = "Twilio error {}: {}".format(reply.error_code, reply.error_message)
+    else:
+        detail = reply.error_message or "HTTP {}".format(reply.http_status)
+    raise TwilioTaskError("Twilio did not return {}. {}".format(what, detail))
+
+
+def _echo(raw: Mapping[str, Any], proxy: Optional[ProxyConfig]) -> Dict[str, Any]:
+    fields: Dict[str, Any] = {
+        "twilio_credentials_user": _mask(raw, 0),
+        "twilio_credentials_password": _mask(raw, 1),
+        "account_sid": _safe(read_text, raw, "account_sid"),
+        "twilio_region": _safe(read_choice, raw, "twilio_region"),
+        "twilio_edge": _safe(read_choice, raw, "twilio_edge"),
+    }
+    fields.update(proxy.echo() if proxy is not None else echo_no_proxy(raw))
+    return fields
+
+
+def _safe(reader, raw: Mapping[str, Any], name: str) -> Optional[str]:
+    try:
+        return reader(raw, name)
+    except ValidationError:
+        return None
+
+
+def _mask(raw: Mapping[str, Any], index: int) -> Optional[str]:
+    try:
+        parts = read_credential(raw, "twilio_credentials")
+    except ValidationError:
+        return None
+    return MASK if parts[index] else None
