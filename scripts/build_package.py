@@ -35,6 +35,9 @@ DEFAULT_DIST = ROOT / "dist"
 DEFAULT_WHEELS = ROOT / "build" / "wheels"
 
 MAX_BYTES = 1_500_000
+# Universal Extension API level asked for in extension.yml: the lowest one
+# whose calls extension.py needs unguarded (docs/decisions.md, "Agent API level").
+API_LEVEL = "1.1.0"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
 # Dev-machine only, never shipped: the sandbox server, the CLI front end and
@@ -117,8 +120,17 @@ def check_metadata(version: str, template: dict) -> None:
                 yml.get("name"), template.get("extension")
             )
         )
-    if yml.get("zip_safe", "").lower() != "true":
-        raise BuildError("extension.yml must say zip_safe: true")
+    if yml.get("api_level") != API_LEVEL:
+        raise BuildError(
+            "extension.yml asks for api_level {!r}; {} is what agents 7.1+ offer "
+            "and every newer call is optional (docs/decisions.md)".format(
+                yml.get("api_level"), API_LEVEL
+            )
+        )
+    if "zip_safe" in yml:
+        # uip-cli refuses zip_safe below API level 1.4.0, and 1.4.0 would shut
+        # out agents 7.1-7.3; the archive runs zipped or extracted alike.
+        raise BuildError("extension.yml must not set zip_safe (needs API 1.4.0)")
 
 
 def load_template() -> Tuple[bytes, dict]:
