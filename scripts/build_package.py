@@ -5,11 +5,13 @@ It reproduces the layout of ``uip build -a`` (uip-cli): an outer zip holding
 ``template.json``, ``template_icon.png`` and ``extension_archive.zip``; the
 extension archive is zip-safe, with ``extension.py`` / ``extension.yml`` at its
 root, the ``ue_twilio`` package and the runtime dependencies flattened beside
-it.  Unlike uip-cli it resolves the dependencies for Python 3.7 as pure-Python
-wheels (one archive for every agent OS and Python 3.7-3.13), refuses compiled
+it.  Unlike uip-cli's generic setup.py it resolves the dependencies for
+Python 3.7 as pure-Python wheels (one archive for every agent OS and Python
+3.7-3.13), refuses compiled
 files, leaves out the sandbox and CLI-only modules, and is byte-for-byte
 reproducible (sorted entries, fixed timestamps and permissions).
-See docs/decisions.md for why uip-cli itself is not used.
+``uip build -a`` also works here (setup.py); docs/decisions.md says why this
+script stays the build of record.
 """
 
 from __future__ import annotations
