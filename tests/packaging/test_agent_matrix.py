@@ -13,6 +13,7 @@ import os
 import subprocess
 import zipfile
 
+import build_helpers
 import pytest
 from build_helpers import every_agent_python, require_python
 
@@ -60,8 +61,6 @@ def test_sms_and_voice_on_every_agent_python(
 
 
 def test_a_missing_agent_python_fails_under_ci(monkeypatch, tmp_path):
-    import build_helpers
-
     monkeypatch.setattr(build_helpers, "PYENV_VERSIONS", tmp_path)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="3.9"):
