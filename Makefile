@@ -3,16 +3,27 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Stonebranch's uip-cli lives in its own venv (it needs urllib3 2.x for itself).
+UIP_VENV ?= .venv-uip
+UIP_STAMP := $(UIP_VENV)/.installed-stamp
 
-.PHONY: setup demo test lint check-py37 system-deps twilio-oai package bench bench-smoke clean
+.PHONY: setup uip-setup demo test lint check-py37 system-deps twilio-oai package \
+	uip-package bench bench-smoke clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.txt requirements-dev.txt
+$(STAMP): pyproject.toml setup.py requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+uip-setup: $(UIP_STAMP)
+
+$(UIP_STAMP): requirements-uip.txt
+	$(PYTHON) -m venv $(UIP_VENV)
+	$(UIP_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-uip.txt
+	touch $(UIP_STAMP)
 
 demo: setup
 	$(VENV)/bin/ue-twilio demo
@@ -21,8 +32,8 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 lint: setup
-	$(VENV)/bin/ruff check src tests scripts benchmarks
-	$(VENV)/bin/ruff format --check src tests scripts benchmarks
+	$(VENV)/bin/ruff check src tests scripts benchmarks setup.py
+	$(VENV)/bin/ruff format --check src tests scripts benchmarks setup.py
 	$(PY) scripts/gen_template.py --check
 
 check-py37: setup
@@ -33,11 +44,15 @@ check-py37: setup
 twilio-oai: setup
 	$(PY) scripts/fetch_twilio_oai.py
 
-test: setup system-deps lint check-py37 twilio-oai
+test: setup uip-setup system-deps lint check-py37 twilio-oai
 	$(PY) -m pytest
 
 package: setup
 	$(PY) scripts/build_package.py
+
+# The same package built by Stonebranch's tool: dist/package_build/unv_tmplt_*.zip
+uip-package: uip-setup
+	$(UIP_VENV)/bin/uip build -a
 
 bench: setup
 	$(PY) benchmarks/run.py
@@ -46,4 +61,4 @@ bench-smoke: setup
 	$(PY) benchmarks/run.py --smoke
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .cache
+	rm -rf $(VENV) $(UIP_VENV) dist build 3pp .pytest_cache .cache

@@ -1,20 +1,26 @@
 """Universal Agent entry point: a thin adapter over ``ue_twilio.Task``.
 
-The agent imports this module from the extension archive and calls
+The agent imports this module from the extension archive (from the zip, or
+from the folder it extracted it to) and calls
 ``Extension().extension_start(fields)``; ``extension_cancel`` arrives on
 another thread. Everything else lives in the ``ue_twilio`` package. What this
-adapter adds: live Output Only fields through ``ui.update_output_fields``,
-the resend state file keyed by the task instance id, and the Test
-Connection and List Senders commands.
+adapter adds: live Output Only fields, the resend state file keyed by the
+task instance id, and the Test Connection and List Senders commands.
+
+``extension.yml`` asks for API level 1.1.0 (agents 7.1 and later), so every
+call newer than that is optional here: without ``universal_extension.ui`` the
+live fields go through ``update_extension_status`` (API 1.0.0) or not at all;
+without ``universal_extension.deco`` there are no template commands; the
+task itself runs the same (see docs/decisions.md, "Agent API level").
 """
 
+import logging
 import os
 import re
 import tempfile
 import threading
 
-from universal_extension import ExtensionResult, UniversalExtension, logger
-from universal_extension.deco import dynamic_command
+from universal_extension import ExtensionResult, UniversalExtension
 
 from ue_twilio import Settings, Task
 from ue_twilio.check import COMMAND, check_connection
@@ -23,9 +29,26 @@ from ue_twilio.senders import COMMAND as LIST_SENDERS
 from ue_twilio.senders import list_senders
 
 try:
+    from universal_extension import logger
+except ImportError:  # an agent without the module logger: STDERR all the same
+    logger = logging.getLogger("ue_twilio.extension")
+    if not logger.handlers:
+        logger.addHandler(logging.StreamHandler())
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+
+try:
     from universal_extension import ui
-except ImportError:  # an agent without Output Only support: no live progress
+except ImportError:  # an agent without ui: update_extension_status instead
     ui = None
+
+try:
+    from universal_extension.deco import dynamic_command
+except ImportError:  # an agent without dynamic commands: no Test Connection
+
+    def dynamic_command(name):
+        return lambda method: method
+
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 # The fallback file is used because of this field: messages about it name it.
@@ -44,7 +67,7 @@ class Extension(UniversalExtension):
             settings = Settings.from_env(
                 state_file=self._state_file(), state_file_label=STATE_FILE_LABEL
             )
-            task = Task(fields, settings, logger, on_progress=_push_output_fields)
+            task = Task(fields, settings, logger, on_progress=self._push_output_fields)
             with self._lock:
                 self._task = task
                 if self._cancel_requested:
@@ -76,6 +99,15 @@ class Extension(UniversalExtension):
         """Template command: the account's phone numbers and Messaging Services."""
         return _command_result(list_senders, fields, LIST_SENDERS)
 
+    def _push_output_fields(self, snapshot):
+        """Live progress: Output Only fields, at most once a second (ue_twilio.live)."""
+        if ui is not None:
+            ui.update_output_fields(snapshot.output_fields())
+            return
+        update = getattr(self, "update_extension_status", None)
+        if update is not None:
+            update(snapshot.output_fields())
+
     def _state_file(self):
         """Fallback resend record in the agent's temp dir, per task instance."""
         instance = getattr(getattr(self, "uip", None), "instance_id", None)
@@ -101,9 +133,3 @@ def _command_result(command, fields, name):
         output_data=outcome.output_json(),
         output_name="{}.json".format(name),
     )
-
-
-def _push_output_fields(snapshot):
-    """Live progress: Output Only fields, at most once a second (see ue_twilio.live)."""
-    if ui is not None:
-        ui.update_output_fields(snapshot.output_fields())

@@ -32,3 +32,12 @@ def extension_archive(built_package, tmp_path_factory) -> Path:
     with zipfile.ZipFile(built_package) as package:
         target.write_bytes(package.read("extension_archive.zip"))
     return target
+
+
+@pytest.fixture(scope="session")
+def extracted_archive(extension_archive, tmp_path_factory) -> Path:
+    """The extension archive extracted to a folder, as an agent may run it."""
+    target = tmp_path_factory.mktemp("extracted") / "ue-twilio"
+    with zipfile.ZipFile(extension_archive) as archive:
+        archive.extractall(target)
+    return target

@@ -103,7 +103,12 @@ def test_extension_yml_agrees_with_version_and_template(extension_archive):
         r'^\s+version:\s*"{}"\s*$'.format(re.escape(__version__)), text, re.M
     )
     assert re.search(r"^\s+name:\s*ue-twilio\s*$", text, re.M)
-    assert re.search(r"^\s+zip_safe:\s*true\s*$", text, re.M)
+    assert re.search(
+        r'^\s+api_level:\s*"{}"\s*$'.format(re.escape(build_package.API_LEVEL)),
+        text,
+        re.M,
+    )
+    assert "zip_safe" not in text  # needs API 1.4.0 (agents 7.4+)
     assert re.search(r'^\s+requires_python:\s*">=3.7"\s*$', text, re.M)
 
 
@@ -207,9 +212,23 @@ def test_a_version_mismatch_with_extension_yml_fails_the_build(monkeypatch):
     monkeypatch.setattr(
         build_package,
         "read_extension_yml",
-        lambda: {"name": "ue-twilio", "version": "9.9.9", "zip_safe": "true"},
+        lambda: {"name": "ue-twilio", "version": "9.9.9", "api_level": "1.1.0"},
     )
     with pytest.raises(build_package.BuildError, match="version"):
+        build_package.check_metadata(__version__, {"extension": "ue-twilio"})
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"api_level": "1.4.0"}, "api_level"),
+        ({"api_level": "1.1.0", "zip_safe": "true"}, "zip_safe"),
+    ],
+)
+def test_a_higher_api_level_or_zip_safe_fails_the_build(monkeypatch, extra, message):
+    yml = dict({"name": "ue-twilio", "version": __version__}, **extra)
+    monkeypatch.setattr(build_package, "read_extension_yml", lambda: yml)
+    with pytest.raises(build_package.BuildError, match=message):
         build_package.check_metadata(__version__, {"extension": "ue-twilio"})
 
 

@@ -6,10 +6,12 @@ instantiate ``Extension()``, call ``extension_start(fields)`` with STDOUT and
 STDERR captured, and optionally call ``extension_cancel()`` from another thread
 after a delay, as the agent does when a user cancels the instance.
 
-Isolated (:func:`run_isolated`): the same in a fresh ``python -I -S`` whose
-``sys.path`` holds only the standard library, the archive (zipimport, not
-extracted) and the ``universal_extension`` test double; this file is the child
-script too.  Must stay importable on Python 3.7.
+Isolated (:func:`run_isolated`, :func:`run_isolated_many`): the same in a
+fresh ``python -I -S`` whose ``sys.path`` holds only the standard library, the
+archive (a zip, imported with zipimport, or the folder it was extracted to)
+and the ``universal_extension`` test double (or a copy of it standing in for
+an older agent); this file is the child script too.  Must stay importable on
+Python 3.7.
 """
 
 import argparse
@@ -115,7 +117,7 @@ def run_extension(
     ue_twilio, requests, urllib3 and universal_extension as imported.
     """
     ue = _support_on_path()
-    ue.ui.reset()
+    ue.journal.reset()
     ue.set_log_level(log_level)
     ue.set_uip_context(**(uip or {}))
     out, err = io.StringIO(), io.StringIO()
@@ -145,7 +147,8 @@ def run_command(name, fields, path=SRC_DIR, capture=True, module_files=None):
     ue = _support_on_path()
     out, err = io.StringIO(), io.StringIO()
     with _imported_from(path, module_files) as module:
-        method = ue.deco.find_command(module.Extension(), name)
+        deco = getattr(ue, "deco", None)
+        method = deco.find_command(module.Extension(), name) if deco else None
         if method is None:
             raise LookupError("Extension has no dynamic command {!r}".format(name))
         if not capture:
@@ -176,52 +179,57 @@ class IsolatedRun:
         return self.report["unv_output"]
 
 
-def run_isolated(
+def run_isolated(python, archive, fields, **options):
+    """Run the archive once in a fresh isolated interpreter (see run_isolated_many)."""
+    return run_isolated_many(python, archive, [fields], **options)[0]
+
+
+def run_isolated_many(
     python,
     archive,
-    fields,
+    fields_list,
     cancel_after=None,
     cancel_times=1,
     log_level="INFO",
     command=None,
     env=None,
     timeout=120,
+    double=SUPPORT_DIR,
 ):
-    """Run the archive in a fresh isolated interpreter; never extracts the zip."""
+    """One child interpreter, one ``extension_start`` per fields dict, in order.
+
+    ``archive`` is a zip (imported as it is) or a folder; ``double`` is the
+    folder holding the ``universal_extension`` package to use.  Returns one
+    :class:`IsolatedRun` per fields dict; they share the child's streams.
+    """
     with tempfile.TemporaryDirectory(prefix="ue-agent-") as tmp:
-        fields_file = os.path.join(tmp, "fields.json")
         report_file = os.path.join(tmp, "report.json")
-        with open(fields_file, "w") as handle:
-            json.dump(fields, handle)
         argv = [python, "-I", "-S", os.path.abspath(__file__), "--path", archive]
-        argv += ["--path", SUPPORT_DIR, "--fields", fields_file]
-        argv += ["--report", report_file, "--log-level", log_level]
+        argv += ["--path", double, "--report", report_file, "--log-level", log_level]
+        for index, fields in enumerate(fields_list):
+            fields_file = os.path.join(tmp, "fields-{}.json".format(index))
+            with open(fields_file, "w") as handle:
+                json.dump(fields, handle)
+            argv += ["--fields", fields_file]
         if cancel_after is not None:
-            argv += [
-                "--cancel-after",
-                str(cancel_after),
-                "--cancel-times",
-                str(cancel_times),
-            ]
+            argv += ["--cancel-after", str(cancel_after)]
+            argv += ["--cancel-times", str(cancel_times)]
         if command:
             argv += ["--command", command]
         proc = subprocess.run(
-            argv,
-            capture_output=True,
-            env=env,
-            timeout=timeout,
-            cwd=tmp,
+            argv, capture_output=True, env=env, timeout=timeout, cwd=tmp
         )
-        report = {}
+        reports = []
         if os.path.exists(report_file):
             with open(report_file) as handle:
-                report = json.load(handle)
-    return IsolatedRun(
-        report,
+                reports = json.load(handle)
+    streams = (
         proc.stdout.decode("utf-8", "replace"),
         proc.stderr.decode("utf-8", "replace"),
         proc.returncode,
     )
+    reports += [{}] * (len(fields_list) - len(reports))
+    return [IsolatedRun(report, *streams) for report in reports]
 
 
 def _module_files():
@@ -240,8 +248,14 @@ def _report(result, ue, extra):
         "unv_output": result.unv_output,
         "output_fields": result.output_fields,
         "extra": {k: repr(v) for k, v in getattr(result, "extra", {}).items()},
-        "ui_updates": ue.ui.calls(),
-        "ui_latest": ue.ui.latest(),
+        "ui_updates": ue.journal.calls(),
+        "status_updates": ue.journal.status_calls(),
+        "ui_latest": ue.journal.latest(),
+        "double": {
+            "ui": hasattr(ue, "ui"),
+            "deco": hasattr(ue, "deco"),
+            "file": ue.__file__,
+        },
         "python": list(sys.version_info[:3]),
         "sys_path": list(sys.path),
     }
@@ -253,7 +267,7 @@ def _child(argv=None):
     """Entry point inside the isolated interpreter."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--path", action="append", default=[])
-    parser.add_argument("--fields", required=True)
+    parser.add_argument("--fields", action="append", required=True)
     parser.add_argument("--report", required=True)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--cancel-after", type=float)
@@ -264,32 +278,35 @@ def _child(argv=None):
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != script_dir]
     for path in reversed(args.path):
         sys.path.insert(0, path)
-    with open(args.fields) as handle:
-        fields = json.load(handle)
     ue = _support_on_path()
+    reports = [_child_run(path, ue, args) for path in args.fields]
+    with open(args.report, "w") as handle:
+        json.dump(reports, handle)
+    return 0
+
+
+def _child_run(fields_file, ue, args):
+    """One extension_start (or dynamic command) in the child; its report."""
+    with open(fields_file) as handle:
+        fields = json.load(handle)
     archive = args.path[0]
-    extra = {}
     if args.command:
         files = {}
         result, _, _ = run_command(
             args.command, fields, path=archive, capture=False, module_files=files
         )
-        extra["files"] = files
-    else:
-        run = _run_keeping_modules(fields, archive, args)
-        result = run.result
-        extra = {
-            "elapsed": run.finished - run.started,
-            "cancel_delays": [t - run.started for t, _ in run.cancel_times],
-            "cancel_wall_times": [wall for _, wall in run.cancel_times],
-            "returned_after_cancel": (
-                run.finished - run.cancel_times[0][0] if run.cancel_times else None
-            ),
-            "files": run.files,
-        }
-    with open(args.report, "w") as handle:
-        json.dump(_report(result, ue, extra), handle)
-    return 0
+        return _report(result, ue, {"files": files})
+    run = _run_keeping_modules(fields, archive, args)
+    extra = {
+        "elapsed": run.finished - run.started,
+        "cancel_delays": [t - run.started for t, _ in run.cancel_times],
+        "cancel_wall_times": [wall for _, wall in run.cancel_times],
+        "returned_after_cancel": (
+            run.finished - run.cancel_times[0][0] if run.cancel_times else None
+        ),
+        "files": run.files,
+    }
+    return _report(run.result, ue, extra)
 
 
 def _run_keeping_modules(fields, archive, args):

@@ -19,6 +19,12 @@ the public contract collected in ``universal-extension-contract.md``
 * ``ui.update_output_fields(dict)``: records every call for the tests.
 * ``deco.dynamic_command(name)`` / ``deco.dynamic_choice_command(field_name)``,
   also importable as ``deco.command`` / ``deco.choice``.
+* ``journal`` (test bookkeeping, not agent API): every Output Only push, by
+  either path.
+
+``ui`` and ``deco`` are optional: a copy of this package without ``ui.py`` or
+without ``deco/`` stands in for an agent of an older API level, and
+``from universal_extension import ui`` then fails as it would there.
 
 Where the contract is silent the double is *stricter* than an agent is likely
 to be (type checks on results and output fields) so that mistakes show up in
@@ -31,16 +37,24 @@ import os
 import sys
 import threading
 
-from . import deco, ui  # noqa: F401  (public submodules, as on the agent)
+from . import journal
+
+try:  # public submodules, as on the agent; absent in "older agent" copies
+    from . import ui  # noqa: F401
+except ImportError:
+    pass
+try:
+    from . import deco  # noqa: F401
+except ImportError:
+    pass
 
 __all__ = [
     "ExtensionResult",
     "UniversalExtension",
-    "deco",
+    "journal",
     "logger",
     "set_log_level",
     "set_uip_context",
-    "ui",
 ]
 
 IS_TEST_DOUBLE = True
@@ -61,8 +75,11 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+_LOGGER_NAME = "universal_extension.extension"
+
+
 def _make_logger():
-    log = logging.getLogger("universal_extension.extension")
+    log = logging.getLogger(_LOGGER_NAME)
     if not any(isinstance(h, _StderrHandler) for h in log.handlers):
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -77,7 +94,9 @@ logger = _make_logger()
 
 def set_log_level(level):
     """What the agent does with the task's Log Level (not passed in ``fields``)."""
-    logger.setLevel(level.upper() if isinstance(level, str) else level)
+    logging.getLogger(_LOGGER_NAME).setLevel(
+        level.upper() if isinstance(level, str) else level
+    )
 
 
 class ExtensionResult:
@@ -91,7 +110,7 @@ class ExtensionResult:
         if unv_output is not None and not isinstance(unv_output, str):
             raise TypeError("ExtensionResult unv_output must be a str")
         if output_fields is not None:
-            ui.check_output_fields(output_fields)
+            journal.check_output_fields(output_fields)
         self.rc = rc
         self.message = message
         self.output_fields = output_fields
@@ -144,12 +163,12 @@ class UniversalExtension:
     def __init__(self):
         with _context_lock:
             context = dict(_uip_context)
-        self.log = logger
+        self.log = logging.getLogger(_LOGGER_NAME)
         self.uip = _Uip(**context)
 
     def update_extension_status(self, fields):
         """Push Output Only field values to the Controller while the task runs."""
-        ui.record_extension_status(fields)
+        journal.record("status", fields)
 
     def extension_cancel(self):
         """Default: nothing to stop.  Extensions override it (agent 7.1+)."""
