@@ -3,6 +3,7 @@ a failed lookup → unknown and never resent. Real faults through the sandbox.""
 
 from __future__ import annotations
 
+import http.client
 import threading
 from collections import Counter
 
@@ -129,15 +130,23 @@ def test_a_lookup_that_fails_leaves_the_recipient_unknown(sandbox):
     _accounted(run)
 
 
-def test_an_unforeseen_exception_is_unknown_and_never_resent(sandbox):
-    """A read timeout no socket accepts raises OverflowError inside urllib3."""
+def test_an_unforeseen_exception_is_unknown_and_never_resent(sandbox, monkeypatch):
+    """An error no one foresaw, raised while the answer is read (the request
+    has left): one boundary turns it into UNKNOWN; the lookups fail the same
+    way, so it is never resent."""
+
+    def broken_status_line(self):
+        raise OverflowError("injected")
+
+    monkeypatch.setattr(http.client.HTTPResponse, "begin", broken_status_line)
     fields = fields_for(sandbox, recipients="+15558675310")
-    run = run_task(fields, sandbox.url, read_timeout=1e12, **FAST)
+    run = run_task(fields, sandbox.url, **FAST)
     assert run.rc == 1
     [entry] = run.output["result"]["recipients"]
     assert entry["status"] == "unknown"
     assert "delivery state unknown" in entry["error_message"]
-    assert len(_posts(sandbox)) <= 1
+    assert len(_posts(sandbox)) == 1
+    assert len(sandbox.creates()) == 1
     _accounted(run)
 
 
@@ -193,3 +202,65 @@ def test_cancel_during_the_lookup_returns_promptly(sandbox):
     assert outcome.exit_code == 1
     assert outcome.output["result"]["recipients"][0]["status"] == "unknown"
     assert len(_posts(sandbox)) == 1
+
+
+# -- a rerun settles what an earlier run left unknown ---------------------------
+def _cancelled_run(sandbox, fields, settings):
+    """Run until the first create reached the sandbox, then cancel."""
+    task = Task(fields, settings)
+    holder = {}
+    worker = threading.Thread(target=lambda: holder.update(outcome=task.run()))
+    worker.start()
+    _wait_for(lambda: any(e.method == "POST" for e in sandbox.journal))
+    task.cancel()
+    worker.join(30)
+    return holder["outcome"]
+
+
+@pytest.mark.parametrize("fault, created", [("stall_body", 1), ("reset_before", 0)])
+def test_rerun_looks_up_an_earlier_unknown_before_sending(
+    sandbox, tmp_path, fault, created
+):
+    """Run 1 is cancelled while its request is lost (stall_body: created, its
+    answer stalls; reset_before: never created). The rerun asks Twilio first:
+    found → skipped, absent → sent. Either way each person gets one text."""
+    sandbox.faults.stall_seconds = 5.0
+    sandbox.script(fault)
+    state = str(tmp_path / "state.json")
+    fields = fields_for(sandbox, recipients=TWO, resend_policy=["unsent_only"])
+    settings = Settings(
+        api_url=sandbox.url,
+        state_file=state,
+        cancel_grace=0.2,
+        reconcile_delay=30.0,
+    )
+    first = _cancelled_run(sandbox, fields, settings)
+    assert first.output["result"]["recipients"][0]["status"] == "unknown"
+    _wait_for(lambda: _per_number(sandbox)["+15558675310"] == created, 5)
+    rerun = run_task(fields, sandbox.url, state_file=state, **FAST)
+    assert rerun.rc == 0, rerun.stderr
+    assert _per_number(sandbox) == {"+15558675310": 1, "+15558675311": 1}
+    first_entry = rerun.output["result"]["recipients"][0]
+    assert first_entry["status"] == ("skipped" if created else "queued")
+    assert first_entry["sid"] in sandbox.messages
+    assert "left unknown" in rerun.stderr
+
+
+def test_rerun_never_sends_an_earlier_unknown_it_could_not_look_up(sandbox, tmp_path):
+    sandbox.faults.stall_seconds = 5.0
+    sandbox.script("stall_body")
+    state = str(tmp_path / "state.json")
+    fields = fields_for(sandbox, recipients=TWO, resend_policy=["unsent_only"])
+    settings = Settings(
+        api_url=sandbox.url, state_file=state, cancel_grace=0.2, reconcile_delay=30
+    )
+    _cancelled_run(sandbox, fields, settings)
+    _wait_for(lambda: len(sandbox.creates()) == 1, 5)
+    sandbox.faults.forbidden = True  # Twilio refuses the lookup
+    rerun = run_task(fields, sandbox.url, state_file=state, **FAST)
+    assert rerun.rc in (1, 3)
+    first_entry = rerun.output["result"]["recipients"][0]
+    assert first_entry["status"] == "unknown"
+    assert "not sent again" in first_entry["error_message"]
+    posts = [e for e in _posts(sandbox) if e.params["To"] == ["+15558675310"]]
+    assert len(posts) == 1

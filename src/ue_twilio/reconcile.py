@@ -28,7 +28,16 @@ import threading
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional
+from typing import (
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+)
 
 from .client import OK, RATE_LIMITED, Reply, TwilioClient
 from .config import TaskConfig
@@ -120,6 +129,7 @@ class Reconciler:
         log,
         deadline: float,
         workers: int,
+        pauses: Sequence[float] = (0.0,),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
@@ -129,7 +139,31 @@ class Reconciler:
         self._log = log
         self._deadline = deadline
         self._workers = max(1, workers)
+        self._pauses = pauses
         self._clock = clock
+
+    def settle(self, numbers: List[str]) -> List[Verdict]:
+        """Look after each pause; only what every look missed ends ABSENT.
+
+        Twilio's list may lag a just-created resource, so "absent" needs more
+        than one look some seconds apart. A cancel during a pause leaves the
+        numbers not yet found UNDECIDED.
+        """
+        verdicts = [Verdict(ABSENT)] * len(numbers)
+        pending = list(range(len(numbers)))
+        for pause in self._pauses:
+            if self._halted.wait(pause):
+                cancelled = Verdict(UNDECIDED, problem=self._why_undecided())
+                for index in pending:
+                    verdicts[index] = cancelled
+                break
+            found = self.look([numbers[i] for i in pending])
+            for index, verdict in zip(pending, found):
+                verdicts[index] = verdict
+            pending = [i for i, v in zip(pending, found) if v.state == ABSENT]
+            if not pending:
+                break
+        return verdicts
 
     def look(self, numbers: List[str]) -> List[Verdict]:
         """One look for each number, in order; UNDECIDED where none was made."""

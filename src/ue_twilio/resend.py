@@ -193,6 +193,7 @@ class ResendState:
         self._file_warned = False
         self._long_noted = False
         self._file_lock: Optional[FileLock] = None
+        self._closed = False
         if not self.enabled:
             return
         if self._state_file:
@@ -220,6 +221,8 @@ class ResendState:
         """Write the final record and release the state file; idempotent."""
         if save and self.enabled:
             self.save(self.record())
+        with self._save_lock:  # a late sender thread must not write after this
+            self._closed = True
         lock, self._file_lock = self._file_lock, None
         if lock is not None:
             lock.release()
@@ -318,7 +321,7 @@ class ResendState:
         self._mark(to, queued=False, unknown=False)
 
     def _mark(self, to: str, queued: bool, unknown: bool) -> None:
-        if not self.enabled:
+        if not self.enabled or self._closed:
             return
         index = self._index.get(to)
         if index is None:
@@ -359,7 +362,7 @@ class ResendState:
         if not self._save_lock.acquire(wait):
             return
         try:
-            if record != self._saved:
+            if record != self._saved and not self._closed:
                 self._last_save = time.monotonic()
                 self._write(record)
                 self._saved = record

@@ -113,7 +113,7 @@ class Task:
             resend = self._resend_state(config, log)
         except TwilioTaskError as exc:  # state file busy or not ours: send nothing
             log.error(exc.status_description)
-            return early_outcome(exc, self._raw, redactor)
+            return early_outcome(exc, self._raw, redactor, config)
         try:
             return self._send_with(config, resend, log, redactor)
         finally:
@@ -164,7 +164,8 @@ class Task:
         after two looks at Twilio's list found nothing it could have created.
         """
         sending = _Sending()
-        indices = run.pending
+        indices = run.pending + self._settle_earlier(run, client)
+        indices.sort()
         for round_number in range(MAX_RESENDS + 1):
             self._round(run, client, indices, sending)
             if sending.stopped or self._cancelled.is_set():
@@ -179,6 +180,7 @@ class Task:
                 "Sending once more to %d recipient(s) that Twilio has no record of.",
                 len(absent),
             )
+            run.forget(absent)
             indices = absent
         sending.cancelled = sending.cancelled or self._cancelled.is_set()
         return sending
@@ -209,7 +211,44 @@ class Task:
             dispatcher.cancel()
         for index, result in zip(indices, dispatcher.run()):
             run.results[index] = result
+            if result.status == UNKNOWN:
+                resend.mark_unknown(result.to)
         sending.absorb(dispatcher)
+
+    def _settle_earlier(self, run: "_Run", client: TwilioClient) -> List[int]:
+        """A rerun: look up what an earlier run left unknown before sending.
+
+        Found: skipped like any recipient that run queued. Absent: sent now.
+        A failed lookup: stays unknown and is not sent (it may exist).
+        """
+        earlier = run.resend.unknown_indices()
+        since = run.resend.unknown_since
+        if not earlier or since is None or self._cancelled.is_set():
+            return []
+        run.log.info(
+            "Resend Policy: asking Twilio about %d recipient(s) an earlier run left "
+            "unknown.",
+            len(earlier),
+        )
+        verdicts = self._reconciler(run, client, since).settle(
+            [run.config.recipients[i] for i in earlier]
+        )
+        return run.settle_earlier(earlier, verdicts)
+
+    def _reconciler(
+        self, run: "_Run", client: TwilioClient, since: float
+    ) -> Reconciler:
+        settings = self._settings
+        return Reconciler(
+            client,
+            run.config,
+            match_for(run.config, since),
+            self._cancelled,
+            run.log,
+            time.monotonic() + settings.reconcile_delay + settings.reconcile_budget,
+            run.config.max_concurrent,
+            (settings.reconcile_delay, settings.reconcile_recheck),
+        )
 
     def _reconcile(
         self, run: "_Run", client: TwilioClient, indices: List[int]
@@ -222,30 +261,18 @@ class Task:
         unknown = [i for i in indices if run.results[i].needs_lookup]
         if not unknown:
             return []
-        settings, log = self._settings, run.log
-        log.info(
+        run.log.info(
             "Asking Twilio about %d recipient(s) whose answer was lost.", len(unknown)
         )
-        reconciler = Reconciler(
-            client,
-            run.config,
-            match_for(run.config, run.started),
-            self._cancelled,
-            log,
-            time.monotonic() + settings.reconcile_delay + settings.reconcile_budget,
-            run.config.max_concurrent,
+        verdicts = self._reconciler(run, client, run.started).settle(
+            [run.config.recipients[i] for i in unknown]
         )
-        absent = unknown
-        for pause in (settings.reconcile_delay, settings.reconcile_recheck):
-            if self._cancelled.wait(pause):
-                return []
-            numbers = [run.config.recipients[i] for i in absent]
-            verdicts = reconciler.look(numbers)
-            run.apply(absent, verdicts)
-            absent = [i for i, v in zip(absent, verdicts) if v.state == ABSENT]
-            if not absent:
-                return []
-        return [i for i in absent if run.results[i].status == UNKNOWN]
+        run.apply(unknown, verdicts)
+        return [
+            i
+            for i, v in zip(unknown, verdicts)
+            if v.state == ABSENT and run.results[i].status == UNKNOWN
+        ]
 
     def _track(
         self, run: "_Run", client: TwilioClient, sending: "_Sending"
@@ -311,9 +338,8 @@ class _Run:
             RecipientResult(to, SKIPPED if i in self.skipped else NOT_SENT)
             for i, to in enumerate(config.recipients)
         ]
-        self.pending = [
-            i for i in range(len(config.recipients)) if i not in self.skipped
-        ]
+        held = self.skipped.union(resend.unknown_indices())
+        self.pending = [i for i in range(len(config.recipients)) if i not in held]
         self.reporter = LiveReporter(
             on_progress, log, on_publish=lambda s: resend.save(s.resend_state)
         )
@@ -349,8 +375,35 @@ class _Run:
                     result.error_message, found.problem
                 )
 
+    def forget(self, indices: List[int]) -> None:
+        """Proved never created: the record must not keep them unknown."""
+        for index in indices:
+            self.resend.mark_unsent(self.config.recipients[index])
+
+    def settle_earlier(self, indices: List[int], verdicts: List[Verdict]) -> List[int]:
+        """An earlier run's unknowns: found → skipped, absent → returned to send."""
+        absent = []
+        for index, found in zip(indices, verdicts):
+            to = self.config.recipients[index]
+            if found.state == FOUND:
+                self.results[index] = RecipientResult(to, SKIPPED, sid=found.sid)
+                self.skipped.add(index)
+                self.resend.mark_queued(to)
+            elif found.state == ABSENT:
+                self.resend.mark_unsent(to)
+                absent.append(index)
+            else:
+                self.results[index] = RecipientResult(
+                    to,
+                    UNKNOWN,
+                    error_message="an earlier run's request may have reached Twilio "
+                    "and {}; not sent again".format(found.problem),
+                )
+        return absent
+
     def give_up(self, indices: List[int]) -> None:
         """Absent after the last resend: nothing reached Twilio, say so."""
+        self.forget(indices)
         for index in indices:
             result = self.results[index]
             self.results[index] = RecipientResult(
@@ -483,14 +536,22 @@ def _warn_ucs2(config: TaskConfig, log: SafeLog) -> None:
 
 
 def early_outcome(
-    error: TwilioTaskError, raw: Any, redactor: Optional[Redactor] = None
+    error: TwilioTaskError,
+    raw: Any,
+    redactor: Optional[Redactor] = None,
+    config: Optional[TaskConfig] = None,
 ) -> Outcome:
-    """Nothing was sent: the error's exit code, the echo of the raw fields."""
+    """Nothing was sent: the error's exit code, the echo of the fields.
+
+    With a validated ``config`` every recipient is listed, not sent.
+    """
     redactor = redactor if redactor is not None else redactor_for_raw(raw)
     status = redactor(error.status_description)
-    result: Dict[str, Any] = {"stats": stats([])}
-    result["recipients"] = []
-    echoed = echo_raw(raw)
+    recipients = config.recipients if config is not None else []
+    results = [RecipientResult(to, NOT_SENT) for to in recipients]
+    result: Dict[str, Any] = {"stats": stats(results)}
+    result.update(recipients_detail(results))
+    echoed = echo_config(config) if config is not None else echo_raw(raw)
     result["message"] = message_facts(echoed["action"], echoed["message_body_text"])
     output = scrub_tree(build_output(error.exit_code, status, echoed, result), redactor)
     return Outcome(error.exit_code, status, output, status)
