@@ -123,7 +123,7 @@ def squid(pki):
     from support.squid import TEST_USERS, Squid, squid_available
 
     if not squid_available():
-        pytest.skip("squid/htpasswd not installed: run scripts/install-system-deps.sh")
+        pytest.fail("squid/htpasswd not installed: run scripts/install-system-deps.sh")
     proxy = Squid(pki.proxy.combined, users=TEST_USERS)
     proxy.start()
     try:

@@ -204,7 +204,7 @@ def squid(tmp_path_factory):
     from support.squid import PROXY_PASSWORD, PROXY_USER, Squid, squid_available
 
     if not squid_available():
-        pytest.skip("squid/htpasswd not installed: run scripts/install-system-deps.sh")
+        pytest.fail("squid/htpasswd not installed: run scripts/install-system-deps.sh")
     pki = TestPKI(tmp_path_factory.mktemp("check-pki"))
     proxy = Squid(pki.proxy.combined, users={PROXY_USER: PROXY_PASSWORD}).start()
     try:

@@ -7,6 +7,7 @@ import pytest
 from support.runner import fields_for, run_cli
 from support.tasks import run_live, statuses
 from ue_twilio.config import parse
+from ue_twilio.dispatcher import MAX_RATE_LIMIT_RETRIES
 from ue_twilio.resend import decode, encode, fingerprint
 
 NUMBERS = ["+15558675310", "+15558675311", "+15558675312"]
@@ -19,8 +20,10 @@ def _sent_to(sandbox):
 
 
 def _first_fails(sandbox):
-    """The probe (recipient 1) gets a 500: not queued; the rest are."""
-    sandbox.script("http_500")
+    """The probe (recipient 1) stays rate limited until its retries run out:
+    Twilio refused it (nothing created); the rest are queued."""
+    sandbox.faults.retry_after = 0
+    sandbox.script("rate_limited", MAX_RATE_LIMIT_RETRIES + 1)
 
 
 def test_state_file_rerun_sends_only_the_unsent(sandbox, tmp_path):

@@ -31,16 +31,19 @@ from support import runner
 from support.runner import cli_env, fields_for
 from support.servers import wait_until
 from ue_twilio import Settings
+from ue_twilio.outcome import PARTIAL
 
 AGENT_CANCEL_WINDOW = 10.0
 GRACE = Settings().cancel_grace
 IN_FLIGHT_UNKNOWN = "cancelled while the request was in flight; delivery state unknown"
 
 
-def _status(queued, failed, not_sent):
-    return "FAIL: Task was cancelled: {} queued, {} failed, {} not sent.".format(
-        queued, failed, not_sent
-    )
+def _status(queued, unknown, not_sent):
+    """Exit 21 carries the seed's text; exit 1 the cancel's details."""
+    if queued:
+        return PARTIAL
+    text = "FAIL: Task was cancelled: {} queued, {} failed ({} unknown, {} not sent)."
+    return text.format(queued, unknown + not_sent, unknown, not_sent)
 
 
 # -- during a backoff ---------------------------------------------------------
@@ -56,7 +59,7 @@ def test_cancel_during_a_429_backoff_returns_at_once(sandbox, action):
     assert "429 for {}, retry 1 in 30.00 s".format(THREE[0]) in run.stderr
     assert run.rc == 1
     assert run.output["status_description"] == _status(0, 0, 3)
-    assert_counts(run, 3, queued=0, failed=0, not_sent=3)
+    assert_counts(run, 3, queued=0, not_sent=3)
     assert attempts_per_number(sandbox) == {THREE[0]: 1}  # no retry after cancel
 
 
@@ -85,9 +88,9 @@ def test_cancel_during_a_stalled_request_returns_after_the_grace(sandbox, action
     assert cancelled.seconds_after_cancel < AGENT_CANCEL_WINDOW
     assert run.rc == 21
     assert run.output["status_description"] == _status(1, 1, 1)
-    assert_counts(run, 3, queued=1, failed=1, not_sent=1)
+    assert_counts(run, 3, queued=1, unknown=1, not_sent=1)
     second = run.output["result"]["recipients"][1]
-    assert second["status"] == "failed"
+    assert second["status"] == "unknown"
     assert second["error_message"] == IN_FLIGHT_UNKNOWN
     assert "Not sent (1): {}".format(THREE[2]) in run.stderr
     assert attempts_per_number(sandbox) == {THREE[0]: 1, THREE[1]: 1}
@@ -169,7 +172,7 @@ def test_cancel_during_a_hanging_dns_lookup_returns_after_the_grace(
     assert run.rc == 1
     assert run.output["status_description"] == _status(0, 1, 2)
     assert run.output["result"]["recipients"][0]["error_message"] == IN_FLIGHT_UNKNOWN
-    assert_counts(run, 3, queued=0, failed=1, not_sent=2)
+    assert_counts(run, 3, queued=0, unknown=1, not_sent=2)
 
 
 def test_dns_failure_after_the_cancel_still_reports_the_cancel(sandbox, monkeypatch):
@@ -190,6 +193,7 @@ def test_dns_failure_after_the_cancel_still_reports_the_cancel(sandbox, monkeypa
     run = cancelled.run()
     assert cancelled.seconds_after_cancel < 1.5
     assert run.rc == 1
-    assert run.output["status_description"] == _status(0, 1, 2)
+    # The lookup failed: the request never left, so nobody is "unknown".
+    assert run.output["status_description"] == _status(0, 0, 3)
     first = run.output["result"]["recipients"][0]
     assert first["error_message"].startswith("Cannot resolve slow-dns.invalid (DNS)")
