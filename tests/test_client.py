@@ -1,0 +1,116 @@
+"""The client's one error boundary, over real sockets: every fault of the
+sending path becomes a reply whose kind says whether the request may have
+reached Twilio."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ue_twilio import Settings
+from ue_twilio.client import OK, RATE_LIMITED, REFUSED, UNKNOWN, TwilioClient
+from ue_twilio.exceptions import TwilioConnectionError
+
+PARAMS = {"From": "+15005550006", "To": "+15558675310", "Body": "hello"}
+
+
+def _client(box, **settings):
+    settings.setdefault("read_timeout", 0.5)
+    return TwilioClient(
+        box.account_sid, box.auth_token, Settings(api_url=box.url, **settings)
+    )
+
+
+@pytest.mark.parametrize(
+    "fault, kind, created",
+    [
+        ("reset_before", UNKNOWN, 0),
+        ("reset_after", UNKNOWN, 1),
+        ("stall", UNKNOWN, 1),
+        ("stall_body", OK, 1),  # the 201 arrived: created, body lost
+        ("lost_body", OK, 1),
+        ("malformed_json", OK, 1),
+        ("http_500", UNKNOWN, 0),
+        ("html_error", UNKNOWN, 0),
+        ("rate_limited", RATE_LIMITED, 0),
+    ],
+)
+def test_each_fault_becomes_the_reply_that_says_what_may_have_happened(
+    sandbox, fault, kind, created
+):
+    sandbox.faults.stall_seconds = 1.0
+    sandbox.script(fault)
+    client = _client(sandbox)
+    try:
+        reply = client.create("Messages", PARAMS)
+    finally:
+        client.close()
+    assert reply.kind == kind
+    if fault in ("stall_body", "lost_body", "malformed_json"):
+        assert reply.sid is None and reply.http_status == 201
+    for _ in range(300):  # a stalled create is recorded when the stall ends
+        if len(sandbox.creates()) >= created:
+            break
+        threading.Event().wait(0.01)
+    assert len(sandbox.creates()) == created
+
+
+def test_a_400_is_refused_not_unknown(sandbox):
+    client = _client(sandbox)
+    try:
+        reply = client.create("Messages", dict(PARAMS, To="+15005550001"))
+    finally:
+        client.close()
+    assert reply.kind == REFUSED
+    assert reply.error_code == 21211
+
+
+def test_nothing_listening_never_left_and_stops_the_run(sandbox):
+    url = sandbox.url
+    sandbox.stop()
+    client = TwilioClient(
+        sandbox.account_sid, sandbox.auth_token, Settings(api_url=url)
+    )
+    with pytest.raises(TwilioConnectionError):
+        client.create("Messages", PARAMS)
+    client.close()
+
+
+def test_close_waits_for_the_request_in_flight(sandbox):
+    """After a cancel the task closes the client while a late request still
+    waits for its answer: that request must end normally, not on a closed pool."""
+    sandbox.faults.latency = 0.5
+    client = _client(sandbox, read_timeout=5.0)
+    replies = []
+    sender = threading.Thread(
+        target=lambda: replies.append(client.create("Messages", PARAMS))
+    )
+    sender.start()
+    for _ in range(100):
+        if sandbox.in_flight:
+            break
+        threading.Event().wait(0.01)
+    client.close()
+    sender.join(10)
+    assert [r.kind for r in replies] == [OK]
+    assert replies[0].sid in sandbox.messages
+    posts = len(sandbox.journal)
+    with pytest.raises(TwilioConnectionError):  # after close nothing leaves
+        client.create("Messages", PARAMS)
+    assert len(sandbox.journal) == posts
+
+
+def test_next_page_follows_only_this_accounts_path(sandbox):
+    client = _client(sandbox)
+    try:
+        first = client.list_page("Messages", {"PageSize": "1"})
+        assert first.kind == OK
+        forged = first._replace(
+            body={"next_page_uri": "/2010-04-01/Accounts/ACother/Messages.json"}
+        )
+        assert client.next_page(forged) is None
+        absolute = first._replace(body={"next_page_uri": "https://evil.example/x"})
+        assert client.next_page(absolute) is None
+    finally:
+        client.close()
