@@ -115,14 +115,10 @@ def test_cancel_from_a_second_thread_mid_run(python, extension_archive, sandbox)
     assert len(run.report["cancel_delays"]) == 2
     assert run.report["returned_after_cancel"] < 3.0
     assert stats["msg_not_sent_count"] > 0
-    assert (
-        stats["msg_queued_count"]
-        + stats["msg_failed_count"]
-        + stats["msg_not_sent_count"]
-        == 50
-    )
+    assert stats["msg_queued_count"] + stats["msg_failed_count"] == 50
     assert run.rc == (21 if stats["msg_queued_count"] else 1)
-    assert "cancel" in run.report["message"].lower()
+    assert output["result"]["cancelled"] is True
+    assert output["status_description"] == run.report["message"]
     cancelled_at = run.report["cancel_wall_times"][0]
     late = [e for e in sandbox.journal if e.time > cancelled_at + 0.25]
     assert late == [], "requests started after the cancel"
