@@ -29,6 +29,13 @@ CREDENTIAL_PROXY_TYPES = (PROXY_HTTPS_CREDS, PROXY_HTTP_CREDS)
 RESEND_ALL = "all"
 RESEND_UNSENT_ONLY = "unsent_only"
 
+AMD_IGNORE = "ignore"
+AMD_LEAVE_MESSAGE = "leave_message"
+AMD_COUNT_AS_UNANSWERED = "count_as_unanswered"
+
+CALL_ALL_AT_ONCE = "all_at_once"
+CALL_ONE_BY_ONE = "one_by_one_until_answered"
+
 
 class FieldSpec(NamedTuple):
     """One template field; optional attributes default to 'not constrained'."""
@@ -143,6 +150,75 @@ FIELDS: Tuple[FieldSpec, ...] = (
         max_value=14400,
         show_if=("action", (VOICE,)),
         require_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "voice_name",
+        "Voice",
+        TEXT,
+        "Optional text-to-speech voice: man, woman, alice, Polly.<Name> "
+        "(e.g. Polly.Joanna, Polly.Joanna-Neural, Polly.Ruth-Generative) or "
+        "Google.<language>-<Name> (e.g. Google.en-GB-Standard-A). Empty: the "
+        "account's default voice.",
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "voice_language",
+        "Voice Language",
+        TEXT,
+        "Optional language of the voice as a BCP-47 tag, e.g. en-US, de-DE, "
+        "fr-CA; it must suit the Voice.",
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "voice_repeat",
+        "Repeat Message",
+        INTEGER,
+        "How many times the message is spoken (1-10), with a one-second pause "
+        "in between.",
+        default=1,
+        min_value=1,
+        max_value=10,
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "answering_machine",
+        "Answering Machine",
+        CHOICE,
+        "Ignore: no detection. Leave Message: wait for the voicemail beep, so "
+        "the mailbox records the whole message. Count As Unanswered: a call a "
+        "machine answers counts as not reached (Call Order, SMS Fallback, Wait "
+        "For Delivery).",
+        default=AMD_IGNORE,
+        choices=(
+            (AMD_IGNORE, "Ignore"),
+            (AMD_LEAVE_MESSAGE, "Leave Message"),
+            (AMD_COUNT_AS_UNANSWERED, "Count As Unanswered"),
+        ),
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "call_order",
+        "Call Order",
+        CHOICE,
+        "All At Once: call everybody now. One By One Until Answered: call in "
+        "list order, each call followed to its end, and stop at the first "
+        "person who answers; bounded by the Delivery Timeout.",
+        default=CALL_ALL_AT_ONCE,
+        choices=(
+            (CALL_ALL_AT_ONCE, "All At Once"),
+            (CALL_ONE_BY_ONE, "One By One Until Answered"),
+        ),
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "fallback_sms",
+        "SMS Fallback",
+        BOOLEAN,
+        "With Wait For Delivery or One By One Until Answered: once the calls "
+        "have ended, text the message from the same Sender to every recipient "
+        "whose call no person answered.",
+        default=False,
+        show_if=("action", (VOICE,)),
     ),
     FieldSpec(
         "max_concurrent_requests",
