@@ -4,6 +4,8 @@ machine detection, and the seed's request unchanged at the defaults."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -18,7 +20,7 @@ from support.calls import (
     entries,
     voice_fields,
 )
-from support.runner import REPO, run_cli, run_task
+from support.runner import REPO, cli_env, record, run_cli, run_task
 from ue_twilio import config, twiml
 from ue_twilio.exceptions import ValidationError
 
@@ -266,3 +268,26 @@ def test_template_shows_the_new_fields_for_voice_only():
         "all_at_once",
         "one_by_one_until_answered",
     ]
+
+
+def test_send_command_takes_the_voice_options(make_box):
+    box = make_box()
+    options = (
+        "--voice Polly.Joanna --voice-language en-US --voice-repeat 2 "
+        "--answering-machine count_as_unanswered "
+        "--call-order one_by_one_until_answered --fallback-sms"
+    )
+    command = [sys.executable, "-m", "ue_twilio", "send", "--action", "voice"]
+    command += ["--from", "+15005550006", "--to", MACHINE + "," + PERSON]
+    command += ["--message", "Nightly load failed"] + options.split()
+    env = cli_env(
+        box.url, TWILIO_ACCOUNT_SID=box.account_sid, TWILIO_AUTH_TOKEN=box.auth_token
+    )
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    record(proc.stdout, proc.stderr)
+    assert proc.returncode == 0, proc.stderr
+    assert called(box) == [MACHINE, PERSON]
+    first = box.creates("Calls.json")[0].params
+    assert first["MachineDetection"] == ["Enable"]
+    assert _twiml(box.creates("Calls.json")[0]).count('voice="Polly.Joanna"') == 2
+    assert [e.params["To"][0] for e in box.creates("Messages.json")] == [MACHINE]
