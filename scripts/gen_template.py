@@ -65,11 +65,60 @@ def sys_id(*parts: str) -> str:
     return uuid.uuid5(_NAMESPACE, "/".join(parts)).hex
 
 
+# The order in which the fields were introduced. Slots (fieldMapping) are given
+# in this order, so a new field never moves an existing one to another slot (a
+# re-import would lose the values saved in tasks); the form shows FIELDS order.
+# A new field goes at the end of this list, wherever it stands in FIELDS.
+SLOT_ORDER = (
+    # 1.0.0
+    "action",
+    "twilio_credentials",
+    "sender",
+    "recipient_list",
+    "recipient_list_file",
+    "message_body_text",
+    "content_sid",
+    "content_variables",
+    "answer_timeout",
+    "call_max_duration",
+    "max_concurrent_requests",
+    "wait_for_delivery",
+    "delivery_timeout",
+    "resend_policy",
+    "proxy_type",
+    "proxy",
+    "proxy_ca_bundle_file",
+    "proxy_credentials",
+    "queued_count",
+    "failed_count",
+    "delivered_count",
+    "resend_state",
+    # enterprise accounts (issue 13)
+    "account_sid",
+    "twilio_region",
+    "twilio_edge",
+    "validity_period",
+    "smart_encoding",
+    "status_callback_url",
+    # voice that reaches a human (issue 12)
+    "voice_name",
+    "voice_language",
+    "voice_repeat",
+    "answering_machine",
+    "call_order",
+    "fallback_sms",
+)
+
+
 def assign_mappings(specs=F.FIELDS) -> Dict[str, str]:
-    """Give each field the next free slot of its pool, in FIELDS order."""
+    """Give each field the next free slot of its pool, in SLOT_ORDER."""
+    by_name = {spec.name: spec for spec in specs}
+    unplaced = sorted(set(by_name) - set(SLOT_ORDER))
+    if unplaced:
+        raise ValueError("add {} at the end of SLOT_ORDER".format(", ".join(unplaced)))
     used: Dict[str, int] = {}
     mapping = {}
-    for spec in specs:
+    for spec in (by_name[name] for name in SLOT_ORDER if name in by_name):
         prefix, size = POOLS[spec.kind]
         used[spec.kind] = used.get(spec.kind, 0) + 1
         if used[spec.kind] > size:

@@ -240,9 +240,40 @@ def _add_send(commands) -> None:
         help="SMS: let Twilio replace Unicode look-alikes by GSM-7 characters",
     )
     send.add_argument("--status-callback", help="https:// URL for status callbacks")
+    _voice_options(send)
     _credentials(send)
     _common(send)
     send.set_defaults(handler=_send)
+
+
+def _voice_options(send: argparse.ArgumentParser) -> None:
+    """Issue 12: voice, repeats, answering machines, call order, SMS fallback."""
+    send.add_argument("--voice", help="e.g. Polly.Joanna, Google.en-GB-Standard-A")
+    send.add_argument("--voice-language", help="BCP-47, e.g. en-US")
+    send.add_argument("--voice-repeat", type=int, help="1-10 (default 1)")
+    send.add_argument(
+        "--answering-machine",
+        choices=["ignore", "leave_message", "count_as_unanswered"],
+    )
+    send.add_argument(
+        "--call-order", choices=["all_at_once", "one_by_one_until_answered"]
+    )
+    send.add_argument(
+        "--fallback-sms",
+        action="store_true",
+        help="text whoever no call reached (needs --wait-for-delivery or a chain)",
+    )
+
+
+def _voice_fields(args: argparse.Namespace) -> Dict[str, Any]:
+    return {
+        "voice_name": args.voice,
+        "voice_language": args.voice_language,
+        "voice_repeat": args.voice_repeat,
+        "answering_machine": [args.answering_machine] if args.answering_machine else [],
+        "call_order": [args.call_order] if args.call_order else [],
+        "fallback_sms": args.fallback_sms,
+    }
 
 
 def _add_check(commands) -> None:
@@ -344,6 +375,7 @@ def _send(args: argparse.Namespace, signals: _Signals) -> int:
         "status_callback_url": args.status_callback,
     }
     fields.update(_credential_fields(args))
+    fields.update(_voice_fields(args))
     return _execute(fields, args, signals)
 
 

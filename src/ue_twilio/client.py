@@ -111,6 +111,11 @@ class TwilioClient:
         url = "{}/{}.json".format(self._account_url, resource)
         return self._request("POST", url, data=params)
 
+    def update(self, resource: str, sid: str, params: Mapping[str, str]) -> Reply:
+        """POST to an existing resource, e.g. a call's ``Status=canceled``."""
+        url = "{}/{}/{}.json".format(self._account_url, resource, sid)
+        return self._request("POST", url, data=params, reuse=False)
+
     def fetch(self, resource: str, sid: str) -> Reply:
         url = "{}/{}/{}.json".format(self._account_url, resource, sid)
         return self._request("GET", url)
@@ -161,14 +166,18 @@ class TwilioClient:
                 return
         self._session.close()
 
-    def _request(self, method: str, url: str, data=None, max_body=MAX_BODY_BYTES):
+    def _request(
+        self, method: str, url: str, data=None, max_body=MAX_BODY_BYTES, reuse=True
+    ):
         started = time.monotonic()
-        reply = self._exchange(method, url, data, max_body)
+        reply = self._exchange(method, url, data, max_body, reuse)
         self._trace(method, url, reply, started)
         _raise_run_wide(reply, self._proxy, self._auth_hint)
         return reply
 
-    def _exchange(self, method: str, url: str, data, max_body: int) -> Reply:
+    def _exchange(
+        self, method: str, url: str, data, max_body: int, reuse: bool = True
+    ) -> Reply:
         """The one boundary where an exception becomes a Reply."""
         with self._flight:
             if self._closing:
@@ -177,7 +186,7 @@ class TwilioClient:
         try:
             try:
                 response = self._session.send(
-                    self._prepared(method, url, data),
+                    self._prepared(method, url, data, reuse),
                     timeout=self._timeout,
                     allow_redirects=False,
                     stream=True,
@@ -200,17 +209,21 @@ class TwilioClient:
         if last:
             self._session.close()
 
-    def _prepared(self, method: str, url: str, data) -> requests.PreparedRequest:
+    def _prepared(
+        self, method: str, url: str, data, reuse: bool = True
+    ) -> requests.PreparedRequest:
         """The request for ``url`` with this body, prepared once per create URL.
 
         Session.request re-merges headers, cookies and auth and re-parses the
         URL on every call (about a sixth of our CPU per message); a create
         URL never changes, so that is done once and only the body is new.
+        An update URL is used once (``reuse`` False) and is not kept.
         """
-        template = self._templates.get(url) if data is not None else None
+        keep = data is not None and reuse
+        template = self._templates.get(url) if keep else None
         if template is None:
             template = self._session.prepare_request(requests.Request(method, url))
-            if data is not None:
+            if keep:
                 self._templates[url] = template
         prepared = template.copy()
         prepared.prepare_body(data, None)

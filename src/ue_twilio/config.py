@@ -14,7 +14,7 @@ from typing import Any, Callable, List, Mapping, Optional
 from urllib.parse import urlsplit
 
 from . import fields as f
-from . import twiml
+from . import voice
 from .account import TwilioAccount, read_account
 from .exceptions import ValidationError
 from .filereader import read_regular_file
@@ -64,6 +64,12 @@ class TaskConfig:
     content_variables: Optional[str] = None
     resend_policy: str = f.RESEND_ALL
     notices: List[str] = field(default_factory=list)
+    voice_name: Optional[str] = None
+    voice_language: Optional[str] = None
+    voice_repeat: int = 1
+    answering_machine: str = f.AMD_IGNORE
+    call_order: str = f.CALL_ALL_AT_ONCE
+    fallback_sms: bool = False
     validity_period: Optional[int] = None
     smart_encoding: bool = False
     status_callback_url: Optional[str] = None
@@ -75,6 +81,11 @@ class TaskConfig:
     @property
     def is_voice(self) -> bool:
         return self.action == f.VOICE
+
+    @property
+    def chained(self) -> bool:
+        """Call Order 'one_by_one_until_answered' (voice only)."""
+        return self.call_order == f.CALL_ONE_BY_ONE
 
     @property
     def uses_messaging_service(self) -> bool:
@@ -247,9 +258,7 @@ def _voice_options(raw: Mapping, config: TaskConfig) -> None:
         return
     config.answer_timeout = _integer_or_default(raw, "answer_timeout")
     config.call_max_duration = _integer_or_default(raw, "call_max_duration")
-    problem = twiml.check_speakable(config.message or "")
-    if problem:
-        raise ValidationError(label("message_body_text"), problem)
+    voice.read_voice_options(raw, config)
 
 
 def _run_options(raw: Mapping, config: TaskConfig) -> None:
@@ -259,6 +268,9 @@ def _run_options(raw: Mapping, config: TaskConfig) -> None:
     if config.wait_for_delivery:
         config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
     config.resend_policy = read_choice(raw, "resend_policy") or f.RESEND_ALL
+    if config.chained:  # a call chain is bounded by the Delivery Timeout too
+        config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
+    voice.check_fallback(config)
 
 
 def _integer_or_default(raw: Mapping, name: str) -> int:

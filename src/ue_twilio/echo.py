@@ -39,7 +39,7 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
             "max_concurrent_requests": config.max_concurrent,
             "wait_for_delivery": config.wait_for_delivery,
             "delivery_timeout": config.delivery_timeout
-            if config.wait_for_delivery
+            if config.wait_for_delivery or config.chained
             else None,
             "content_sid": config.content_sid,
             "content_variables": config.content_variables,
@@ -54,7 +54,21 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
             "status_callback_url": config.status_callback_url,
         }
     )
+    echoed.update(_voice_echo(config))
     return echoed
+
+
+def _voice_echo(config: TaskConfig) -> Dict[str, Any]:
+    """The issue-12 voice options; null unless the action is voice."""
+    names = (
+        "voice_name",
+        "voice_language",
+        "voice_repeat",
+        "answering_machine",
+        "call_order",
+        "fallback_sms",
+    )
+    return {name: getattr(config, name) if config.is_voice else None for name in names}
 
 
 def _proxy_echo(config: TaskConfig) -> Dict[str, Any]:
@@ -94,6 +108,12 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
         "validity_period": _integer(raw, "validity_period"),
         "smart_encoding": _boolean(raw, "smart_encoding"),
         "status_callback_url": _text(raw, "status_callback_url"),
+        "voice_name": _text(raw, "voice_name") if voice else None,
+        "voice_language": _text(raw, "voice_language") if voice else None,
+        "voice_repeat": _integer(raw, "voice_repeat") if voice else None,
+        "answering_machine": _safe_choice(raw, "answering_machine") if voice else None,
+        "call_order": _safe_choice(raw, "call_order") if voice else None,
+        "fallback_sms": _boolean(raw, "fallback_sms") if voice else None,
     }
 
 

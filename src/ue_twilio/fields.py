@@ -31,6 +31,13 @@ CREDENTIAL_PROXY_TYPES = (PROXY_HTTPS_CREDS, PROXY_HTTP_CREDS)
 RESEND_ALL = "all"
 RESEND_UNSENT_ONLY = "unsent_only"
 
+AMD_IGNORE = "ignore"
+AMD_LEAVE_MESSAGE = "leave_message"
+AMD_COUNT_AS_UNANSWERED = "count_as_unanswered"
+
+CALL_ALL_AT_ONCE = "all_at_once"
+CALL_ONE_BY_ONE = "one_by_one_until_answered"
+
 
 class FieldSpec(NamedTuple):
     """One template field; optional attributes default to 'not constrained'."""
@@ -74,6 +81,30 @@ FIELDS: Tuple[FieldSpec, ...] = (
         CREDENTIAL,
         "Runtime User: the Account SID (AC...); Runtime Password: the Auth Token.",
         required=True,
+    ),
+    FieldSpec(
+        "account_sid",
+        "Account SID",
+        TEXT,
+        "The Account SID (AC...). Required when the Twilio Credentials user is "
+        "an API Key SID (SK...) with its secret as the password.",
+    ),
+    FieldSpec(
+        "twilio_region",
+        "Twilio Region",
+        CHOICE,
+        "Where Twilio processes and stores the data. Credentials and API keys "
+        "belong to one region.",
+        default=DEFAULT_REGION,
+        choices=tuple(REGION_LABELS.items()),
+    ),
+    FieldSpec(
+        "twilio_edge",
+        "Twilio Edge",
+        CHOICE,
+        "Where requests enter Twilio's network; empty = the region's own edge "
+        "(ie1: dublin, au1: sydney, jp1: tokyo, us1: none).",
+        choices=tuple(EDGE_LABELS.items()),
     ),
     FieldSpec(
         "sender",
@@ -124,6 +155,32 @@ FIELDS: Tuple[FieldSpec, ...] = (
         show_if=("action", (WHATSAPP,)),
     ),
     FieldSpec(
+        "validity_period",
+        "Validity Period",
+        INTEGER,
+        "Optional: seconds a message may wait in Twilio's queue before it is "
+        "dropped instead of sent late (1-36000).",
+        min_value=1,
+        max_value=36000,
+        show_if=("action", _MESSAGING),
+    ),
+    FieldSpec(
+        "smart_encoding",
+        "Smart Encoding",
+        BOOLEAN,
+        "Let Twilio replace Unicode look-alikes (curly quotes, long dashes) by "
+        "GSM-7 characters so a message is not sent as costlier UCS-2.",
+        default=False,
+        show_if=("action", (SMS,)),
+    ),
+    FieldSpec(
+        "status_callback_url",
+        "Status Callback URL",
+        TEXT,
+        "Optional https:// URL Twilio calls with every status change of each "
+        "message or call.",
+    ),
+    FieldSpec(
         "answer_timeout",
         "Answer Timeout",
         INTEGER,
@@ -145,6 +202,75 @@ FIELDS: Tuple[FieldSpec, ...] = (
         max_value=14400,
         show_if=("action", (VOICE,)),
         require_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "voice_name",
+        "Voice",
+        TEXT,
+        "Optional text-to-speech voice: man, woman, alice, Polly.<Name> "
+        "(e.g. Polly.Joanna, Polly.Joanna-Neural, Polly.Ruth-Generative) or "
+        "Google.<language>-<Name> (e.g. Google.en-GB-Standard-A). Empty: the "
+        "account's default voice.",
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "voice_language",
+        "Voice Language",
+        TEXT,
+        "Optional language of the voice as a BCP-47 tag, e.g. en-US, de-DE, "
+        "fr-CA; it must suit the Voice.",
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "voice_repeat",
+        "Repeat Message",
+        INTEGER,
+        "How many times the message is spoken (1-10), with a one-second pause "
+        "in between.",
+        default=1,
+        min_value=1,
+        max_value=10,
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "answering_machine",
+        "Answering Machine",
+        CHOICE,
+        "Ignore: no detection. Leave Message: wait for the voicemail beep, so "
+        "the mailbox records the whole message. Count As Unanswered: a call a "
+        "machine answers counts as not reached (Call Order, SMS Fallback, Wait "
+        "For Delivery).",
+        default=AMD_IGNORE,
+        choices=(
+            (AMD_IGNORE, "Ignore"),
+            (AMD_LEAVE_MESSAGE, "Leave Message"),
+            (AMD_COUNT_AS_UNANSWERED, "Count As Unanswered"),
+        ),
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "call_order",
+        "Call Order",
+        CHOICE,
+        "All At Once: call everybody now. One By One Until Answered: call in "
+        "list order, each call followed to its end, and stop at the first "
+        "person who answers; bounded by the Delivery Timeout.",
+        default=CALL_ALL_AT_ONCE,
+        choices=(
+            (CALL_ALL_AT_ONCE, "All At Once"),
+            (CALL_ONE_BY_ONE, "One By One Until Answered"),
+        ),
+        show_if=("action", (VOICE,)),
+    ),
+    FieldSpec(
+        "fallback_sms",
+        "SMS Fallback",
+        BOOLEAN,
+        "With Wait For Delivery or One By One Until Answered: once the calls "
+        "have ended, text the message from the same Sender to every recipient "
+        "whose call no person answered.",
+        default=False,
+        show_if=("action", (VOICE,)),
     ),
     FieldSpec(
         "max_concurrent_requests",
@@ -256,62 +382,6 @@ FIELDS: Tuple[FieldSpec, ...] = (
         output_only=True,
         preserve_on_rerun=True,
         show_if=("resend_policy", (RESEND_UNSENT_ONLY,)),
-    ),
-)
-
-# Added after the seed's fields, output-only ones included: the template gives
-# each field the next free slot of its kind's pool in this order, and a slot
-# that moved would lose the values saved in existing tasks on re-import.
-FIELDS += (
-    FieldSpec(
-        "account_sid",
-        "Account SID",
-        TEXT,
-        "The Account SID (AC...). Required when the Twilio Credentials user is "
-        "an API Key SID (SK...) with its secret as the password.",
-    ),
-    FieldSpec(
-        "twilio_region",
-        "Twilio Region",
-        CHOICE,
-        "Where Twilio processes and stores the data. Credentials and API keys "
-        "belong to one region.",
-        default=DEFAULT_REGION,
-        choices=tuple(REGION_LABELS.items()),
-    ),
-    FieldSpec(
-        "twilio_edge",
-        "Twilio Edge",
-        CHOICE,
-        "Where requests enter Twilio's network; empty = the region's own edge "
-        "(ie1: dublin, au1: sydney, jp1: tokyo, us1: none).",
-        choices=tuple(EDGE_LABELS.items()),
-    ),
-    FieldSpec(
-        "validity_period",
-        "Validity Period",
-        INTEGER,
-        "Optional: seconds a message may wait in Twilio's queue before it is "
-        "dropped instead of sent late (1-36000).",
-        min_value=1,
-        max_value=36000,
-        show_if=("action", _MESSAGING),
-    ),
-    FieldSpec(
-        "smart_encoding",
-        "Smart Encoding",
-        BOOLEAN,
-        "Let Twilio replace Unicode look-alikes (curly quotes, long dashes) by "
-        "GSM-7 characters so a message is not sent as costlier UCS-2.",
-        default=False,
-        show_if=("action", (SMS,)),
-    ),
-    FieldSpec(
-        "status_callback_url",
-        "Status Callback URL",
-        TEXT,
-        "Optional https:// URL Twilio calls with every status change of each "
-        "message or call.",
     ),
 )
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from ._version import EXTENSION_NAME, __version__
 from .exceptions import TwilioTaskError
 from .results import (
+    NOT_CALLED,
     NOT_SENT,
     QUEUED,
     QUEUED_STATES,
@@ -21,6 +22,7 @@ from .results import (
     UNKNOWN,
     RecipientResult,
     count,
+    count_failed,
     count_queued,
 )
 from .tracking import DELIVERED_STATUSES
@@ -85,7 +87,7 @@ def cancel_details(
     queued = count_queued(results)
     text = "Task was cancelled: {} queued, {} failed ({} unknown, {} not sent)".format(
         queued,
-        len(results) - queued,
+        count_failed(results),
         count(results, UNKNOWN),
         count(results, NOT_SENT),
     )
@@ -105,22 +107,32 @@ def stats(
     results: List[RecipientResult],
     with_skipped: bool = False,
     delivery: Optional[Mapping[str, Optional[int]]] = None,
+    with_not_called: bool = False,
 ) -> Dict[str, Optional[int]]:
     """The seed's counts plus ours; skipped recipients count as queued.
 
-    ``msg_failed_count`` is every recipient not queued ("failed to queue"), so
-    queued + failed = recipients on every path; ``msg_unknown_count`` and
-    ``msg_not_sent_count`` break it down. ``msg_skipped_count`` appears with
-    Resend Policy 'unsent_only', the delivery counts with Wait For Delivery
-    (null when tracking never ran).
+    ``msg_failed_count`` is every recipient neither queued nor left uncalled
+    ("failed to queue"), so on every path
+
+        msg_queued_count + msg_failed_count + msg_not_called_count = recipients
+
+    where ``msg_not_called_count`` (present with Call Order
+    'one_by_one_until_answered', else 0) counts the recipients a call chain
+    did not call because somebody answered first or its time ran out.
+    ``msg_unknown_count`` and ``msg_not_sent_count`` break failed down.
+    ``msg_skipped_count`` appears with Resend Policy 'unsent_only', the
+    delivery counts with Wait For Delivery or a call chain (null when
+    tracking never ran).
     """
     queued = count_queued(results)
     counts: Dict[str, Optional[int]] = {
         "msg_queued_count": queued,
-        "msg_failed_count": len(results) - queued,
+        "msg_failed_count": count_failed(results),
         "msg_unknown_count": count(results, UNKNOWN),
         "msg_not_sent_count": count(results, NOT_SENT),
     }
+    if with_not_called:
+        counts["msg_not_called_count"] = count(results, NOT_CALLED)
     if with_skipped:
         counts["msg_skipped_count"] = count(results, SKIPPED)
     if delivery is not None:
@@ -167,7 +179,7 @@ def recipients_detail(results: List[RecipientResult]) -> Dict[str, Any]:
 
 
 def _fine(result: RecipientResult) -> bool:
-    if result.status == SKIPPED:
+    if result.status in (SKIPPED, NOT_CALLED):
         return True
     if result.status != QUEUED:
         return False
@@ -187,6 +199,8 @@ def summary_line(
     extra += ", {} failed ({} unknown, {} not sent)".format(
         s["msg_failed_count"], s["msg_unknown_count"], s["msg_not_sent_count"]
     )
+    if s.get("msg_not_called_count"):
+        extra += ", {} not called".format(s["msg_not_called_count"])
     if s.get("msg_delivered_count") is not None:
         extra += ", {} delivered, {} not delivered".format(
             s["msg_delivered_count"], s["msg_undelivered_count"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Tuple
 
-from . import twiml
+from . import voice
 from .config import TaskConfig
 from .fields import VOICE, WHATSAPP
 
@@ -67,10 +67,13 @@ def _message_params(config: TaskConfig, prefix: str) -> Dict[str, str]:
 def _call_params(config: TaskConfig) -> Dict[str, str]:
     params = {
         "From": config.sender,
-        "Twiml": twiml.say(config.message or ""),
+        "Twiml": voice.speech(config),
         "Timeout": str(config.answer_timeout),
         "TimeLimit": str(config.call_max_duration),
     }
+    detection = voice.detection(config)
+    if detection is not None:
+        params["MachineDetection"] = detection
     return _with_callback(params, config)
 
 

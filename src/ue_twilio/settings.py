@@ -55,6 +55,10 @@ class Settings:
     reconcile_recheck: float = 3.0
     reconcile_budget: float = 60.0
     state_file: Optional[str] = None
+    # Wait For Delivery and call chains: the first status poll after this
+    # long, then 1.5 times longer each time, at most every poll_max seconds.
+    poll_first: float = 1.0
+    poll_max: float = 10.0
     state_file_label: str = "State File"
     state_lock_timeout: float = 10.0
 

@@ -14,7 +14,9 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import config as config_module
+from . import fallback, voice
 from .account import open_client
+from .chain import CHAIN_POLL_MAX, CallChain, chain_verdict
 from .client import OK, TwilioClient
 from .config import TaskConfig
 from .dispatcher import Dispatcher
@@ -22,6 +24,7 @@ from .echo import echo_config, echo_raw
 from .encoding import analyze, describe_ucs2
 from .exceptions import TwilioTaskError
 from .fields import SMS, VOICE, WHATSAPP
+from .hangup import CallLedger, HangUp, mark_hung_up
 from .live import LiveReporter, Snapshot
 from .logsafe import SafeLog
 from .outcome import (
@@ -39,6 +42,7 @@ from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
 from .results import (
     FAILED,
+    NOT_CALLED,
     NOT_SENT,
     QUEUED,
     QUEUED_STATES,
@@ -46,6 +50,7 @@ from .results import (
     UNKNOWN,
     RecipientResult,
     count,
+    count_failed,
     count_queued,
 )
 from .settings import Settings
@@ -143,8 +148,9 @@ class Task:
             log=log,
         )
         try:
-            sending = self._queue(run, client)
-            report = self._track(run, client, sending)
+            sending, report = self._calls_or_messages(run, client)
+            run.fallback = self._fallback(run, client, sending, report)
+            self._hang_up_on_cancel(run, client)
         finally:
             client.close()
         run.reporter.publish_final(run.snapshot(report))
@@ -157,15 +163,28 @@ class Task:
         )
         return _final_outcome(run, sending, report, cancelled, log, redactor)
 
-    def _queue(self, run: "_Run", client: TwilioClient) -> "_Sending":
+    def _calls_or_messages(self, run: "_Run", client: TwilioClient):
+        """(sending, delivery report): a call chain, or everyone at once."""
+        if run.config.chained:
+            return self._chain(run, client)
+        sending = self._queue(run, client)
+        return sending, self._track(run, client, sending)
+
+    def _queue(
+        self,
+        run: "_Run",
+        client: TwilioClient,
+        indices: Optional[List[int]] = None,
+        sending: Optional["_Sending"] = None,
+    ) -> "_Sending":
         """Send, then settle every lost answer at Twilio; resend what is absent.
 
         A recipient is sent at most 1 + MAX_RESENDS times, and sent again only
         after two looks at Twilio's list found nothing it could have created.
         """
-        sending = _Sending()
-        indices = run.pending + self._settle_earlier(run, client)
-        indices.sort()
+        sending = sending or _Sending()
+        if indices is None:
+            indices = sorted(run.pending + self._settle_earlier(run, client))
         for round_number in range(MAX_RESENDS + 1):
             self._round(run, client, indices, sending)
             if sending.stopped or self._cancelled.is_set():
@@ -195,6 +214,7 @@ class Task:
             reply = client.create(resource, build(to))
             if reply.kind == OK:
                 resend.mark_queued(to)
+                run.calls.add(reply.sid, to)
             return reply
 
         base = run.counts_outside(indices)
@@ -283,26 +303,96 @@ class Task:
             return None
         if sending.cancelled or self._cancelled.is_set():
             return None
-        resource = "Calls" if config.is_voice else "Messages"
-        tracker = Tracker(
-            lambda sid: client.fetch(resource, sid),
-            run.results,
-            config.is_voice,
-            float(config.delivery_timeout),
-            config.max_concurrent,
-            run.log,
-            self._cancelled,
-            on_progress=lambda: run.offer_tracking(tracker),
-        )
         queued = count(run.results, QUEUED)
         run.log.info(
             "Waiting up to %d s for the delivery of %d message(s).",
             config.delivery_timeout,
             queued,
         )
-        report = tracker.run()
+        report = self._follow(run, client, run.results, float(config.delivery_timeout))
         log_report(report, float(config.delivery_timeout), run.log)
         return report
+
+    def _follow(
+        self,
+        run: "_Run",
+        client: TwilioClient,
+        results: List[RecipientResult],
+        timeout: float,
+        poll_max: Optional[float] = None,
+    ) -> DeliveryReport:
+        """Follow the queued ``results`` to their final status (Tracker)."""
+        config = run.config
+        resource = "Calls" if config.is_voice else "Messages"
+        tracker = Tracker(
+            lambda sid: client.fetch(resource, sid),
+            results,
+            config.is_voice,
+            timeout,
+            config.max_concurrent,
+            run.log,
+            self._cancelled,
+            on_progress=lambda: run.offer_tracking(tracker),
+            poll_first=self._settings.poll_first,
+            poll_max=min(self._settings.poll_max, poll_max or self._settings.poll_max),
+            answer_problem=voice.answer_problem(config.answering_machine),
+        )
+        return tracker.run()
+
+    def _chain(self, run: "_Run", client: TwilioClient):
+        """Call Order 'one_by_one_until_answered' (chain.py)."""
+        chain = CallChain(run.config, run.log)
+        sending = _Sending()
+        for index in chain.calls(run.pending, run.results):
+            self._queue(run, client, [index], sending)
+            if sending.stopped or self._cancelled.is_set():
+                break
+            report = self._follow(
+                run, client, [run.results[index]], chain.call_timeout(), CHAIN_POLL_MAX
+            )
+            chain.followed(index, report)
+            if report.error is not None or report.cancelled:
+                break
+        report = chain.report()
+        stopped = sending.stopped or report.error is not None
+        chain.finish(run.results, stopped or self._cancelled.is_set())
+        log_report(report, float(run.config.delivery_timeout), run.log)
+        sending.cancelled = sending.cancelled or self._cancelled.is_set()
+        return sending, report
+
+    def _fallback(
+        self,
+        run: "_Run",
+        client: TwilioClient,
+        sending: "_Sending",
+        report: Optional[DeliveryReport],
+    ) -> Optional[List[RecipientResult]]:
+        """SMS Fallback (fallback.py): None when it did not run."""
+        config = run.config
+        if not config.fallback_sms or report is None or report.error is not None:
+            return None
+        if sending.stopped or report.cancelled or self._cancelled.is_set():
+            return None
+        indices = fallback.unanswered(run.results, report)
+        if not indices:
+            return []
+        numbers = [run.results[i].to for i in indices]
+        run.log.info(
+            "SMS Fallback: texting %d recipient(s) whose call no person answered.",
+            len(numbers),
+        )
+        sms = fallback.sms_config(config, numbers)
+        sms_run = _Run(sms, ResendState(sms, {}, None, run.log), run.log, None)
+        self._queue(sms_run, client)
+        return fallback.link(run.results, indices, sms_run.results)
+
+    def _hang_up_on_cancel(self, run: "_Run", client: TwilioClient) -> None:
+        """Cancel hangs up every call of this run still queued or ringing."""
+        if not (run.config.is_voice and self._cancelled.is_set()):
+            return
+        calls = run.calls.open_calls(run.results)
+        outcomes = HangUp(client, run.log, run.config.max_concurrent).run(calls)
+        mark_hung_up(run.results, outcomes)
 
 
 class _Sending:
@@ -343,6 +433,8 @@ class _Run:
         self.reporter = LiveReporter(
             on_progress, log, on_publish=lambda s: resend.save(s.resend_state)
         )
+        self.calls = CallLedger()
+        self.fallback: Optional[List[RecipientResult]] = None
 
     def counts_outside(self, indices: List[int]) -> Tuple[int, int]:
         """(queued, not queued) among the recipients a round does not send to;
@@ -447,7 +539,7 @@ class _Run:
         return Snapshot(
             len(self.config.recipients),
             queued=count_queued(self.results),
-            failed=len(self.results) - count_queued(self.results),
+            failed=count_failed(self.results),
             skipped=len(self.skipped),
             delivered=delivered,
             undelivered=undelivered,
@@ -471,17 +563,27 @@ def _final_outcome(
         undelivered=report.undelivered if report is not None else 0,
         delivered=report.delivered if report is not None else None,
     )
+    if config.chained and sending.error is None and not cancelled:
+        exit_code, status = chain_verdict(results, report) or (exit_code, status)
     status = redactor(status)
     delivered = report.delivered if report is not None else None
     if cancelled:
         log.warning("%s.", cancel_details(results, delivered))
     if exit_code != 0:
         _log_lists(results, log)
-    counts = stats(results, run.resend.enabled, _delivery(config, report))
+    counts = stats(
+        results, run.resend.enabled, _delivery(config, report), config.chained
+    )
+    if config.fallback_sms:
+        counts.update(fallback.counts(run.fallback))
     result: Dict[str, Any] = {"stats": counts}
     if cancelled:
         result["cancelled"] = True
+    if config.is_voice:
+        voice.mark_calls(results)
     result.update(recipients_detail(results))
+    if run.fallback:
+        result["recipients"].extend(recipients_detail(run.fallback)["recipients"])
     if run.resend.enabled:
         result["resend"] = {"record_source": run.resend.source}
     result["message"] = message_facts(config.action, config.message)
@@ -496,7 +598,7 @@ def _delivery(
     config: TaskConfig, report: Optional[DeliveryReport]
 ) -> Optional[Dict[str, Optional[int]]]:
     """Delivery counts with Wait For Delivery; null when tracking never ran."""
-    if not config.wait_for_delivery:
+    if not (config.wait_for_delivery or config.chained):
         return None
     if report is None:
         return {"msg_delivered_count": None, "msg_undelivered_count": None}
@@ -510,9 +612,10 @@ def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
         (FAILED, "Failed"),
         (UNKNOWN, "Unknown (may have reached Twilio; not resent)"),
         (NOT_SENT, "Not sent"),
+        (NOT_CALLED, "Not called (the call chain stopped first)"),
     ):
         numbers = [r.to for r in results if r.status == status]
-        if status in (SKIPPED, UNKNOWN) and not numbers:
+        if status in (SKIPPED, UNKNOWN, NOT_CALLED) and not numbers:
             continue
         shown = ", ".join(numbers[:LIST_LIMIT])
         if len(numbers) > LIST_LIMIT:

@@ -100,8 +100,11 @@ class Tracker:
         poll_first: float = POLL_FIRST,
         poll_max: float = POLL_MAX,
         clock: Callable[[], float] = time.monotonic,
+        answer_problem: Optional[Callable[[RecipientResult], Optional[str]]] = None,
     ) -> None:
         self._fetch = fetch
+        # Why an answered call still counts as not delivered (voice.py), or None.
+        self._answer_problem = answer_problem
         self._is_call = is_call
         self._timeout = timeout
         self._log = log
@@ -231,9 +234,14 @@ class Tracker:
     def _handle(self, position: int, item: _Item, reply: Reply) -> None:
         if reply.kind == OK:
             status = reply.status or item.last_status
+            if self._is_call:
+                item.result.answered_by = _answered_by(reply) or item.result.answered_by
             verdict = classify(status, self._is_call)
             if verdict is not None:
-                self._settle(item, verdict, status, *_resource_error(reply))
+                code, message = _resource_error(reply)
+                if verdict == DELIVERED:
+                    verdict, message = self._judge_answer(item, message)
+                self._settle(item, verdict, status, code, message)
                 return
             item.last_status = status
             item.polls += 1
@@ -253,6 +261,13 @@ class Tracker:
                 reply.error_message or "HTTP {}".format(reply.http_status)
             )
             self._settle(item, UNDELIVERED, "unknown", reply.error_code, problem)
+
+    def _judge_answer(self, item: _Item, message: Optional[str]):
+        """An answered call is delivered unless answer_problem says otherwise."""
+        problem = self._answer_problem(item.result) if self._answer_problem else None
+        if problem is None:
+            return DELIVERED, message
+        return UNDELIVERED, problem
 
     def _interval(self, polls: int) -> float:
         return min(self._poll_max, self._poll_first * (POLL_GROWTH**polls))
@@ -302,7 +317,8 @@ class Tracker:
                     continue
                 had_open = True
                 if self._is_call and item.last_status == CALL_ANSWERED:
-                    self._settle_locked(item, DELIVERED, item.last_status, None, None)
+                    verdict, problem = self._judge_answer(item, None)
+                    self._settle_locked(item, verdict, item.last_status, None, problem)
                     continue
                 problem = "{}; last status: {}".format(reason, item.last_status)
                 if item.problem is not None:
@@ -339,6 +355,11 @@ def _resource_error(reply: Reply):
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     message = body.get("error_message")
     return code, message if isinstance(message, str) and message else None
+
+
+def _answered_by(reply: Reply) -> Optional[str]:
+    value = reply.body.get("answered_by") if reply.body else None
+    return value if isinstance(value, str) and value else None
 
 
 def log_report(report: DeliveryReport, timeout: float, log) -> None:

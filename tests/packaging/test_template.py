@@ -147,6 +147,40 @@ def test_field_mappings_come_from_the_right_pools(template):
         assert 1 <= number <= POOL_SIZES[pool], mapping
 
 
+# What release 1.0.0 imported: a re-import must keep every saved value in place.
+RELEASED_MAPPINGS = {
+    "action": "Choice Field 1",
+    "twilio_credentials": "Credential Field 1",
+    "sender": "Text Field 1",
+    "recipient_list": "Large Text Field 1",
+    "recipient_list_file": "Text Field 2",
+    "message_body_text": "Large Text Field 2",
+    "content_sid": "Text Field 3",
+    "content_variables": "Large Text Field 3",
+    "answer_timeout": "Integer Field 1",
+    "call_max_duration": "Integer Field 2",
+    "max_concurrent_requests": "Integer Field 3",
+    "wait_for_delivery": "Boolean Field 1",
+    "delivery_timeout": "Integer Field 4",
+    "resend_policy": "Choice Field 2",
+    "proxy_type": "Choice Field 3",
+    "proxy": "Text Field 4",
+    "proxy_ca_bundle_file": "Text Field 5",
+    "proxy_credentials": "Credential Field 2",
+    "queued_count": "Integer Field 5",
+    "failed_count": "Integer Field 6",
+    "delivered_count": "Integer Field 7",
+    "resend_state": "Text Field 6",
+}
+
+
+def test_released_fields_keep_their_slots_wherever_new_fields_are_shown(by_name):
+    for name, mapping in RELEASED_MAPPINGS.items():
+        assert by_name[name]["fieldMapping"] == mapping, name
+    shown = [f.name for f in F.FIELDS]
+    assert shown.index("voice_name") < shown.index("max_concurrent_requests")
+
+
 def test_seed_labels_choices_and_limits(by_name):
     labels = {name: field["label"] for name, field in by_name.items()}
     for name, label in {

@@ -1,0 +1,73 @@
+"""SMS Fallback: text the message to every recipient no call reached.
+
+Once the calls are final (Wait For Delivery, or a call chain), the message
+goes as an SMS from the same Sender to each recipient whose call was placed
+and not answered by a person (voice.py says what counts), and to each whose
+call Twilio refused. Not texted: recipients reached, not called by a chain,
+or whose call's fate is unknown; and nobody after a cancel or when the calls
+could not be followed. The SMS are sent by the task's own sending rounds
+(dispatcher, lost-answer reconciliation, at most one resend of what Twilio
+has no record of), so nobody is texted twice. They are queued, not followed.
+
+In the Extension Output each SMS is its own entry after the calls, with
+``channel`` ``sms`` and ``fallback_for`` the SID of the call it backs up
+(null when the call was never created).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, List, Optional
+
+from .fields import RESEND_ALL, SMS
+from .results import FAILED, QUEUED_STATES, RecipientResult
+from .results import SMS as SMS_CHANNEL
+from .tracking import DeliveryReport
+
+
+def unanswered(results: List[RecipientResult], report: DeliveryReport) -> List[int]:
+    """Indices, in recipient order, of those to text."""
+    not_reached = {id(result) for result in report.not_delivered}
+    return [
+        index
+        for index, result in enumerate(results)
+        if id(result) in not_reached or result.status == FAILED
+    ]
+
+
+def sms_config(config, numbers: List[str]):
+    """The TaskConfig of the fallback: an SMS run to ``numbers``."""
+    return dataclasses.replace(
+        config,
+        action=SMS,
+        recipients=list(numbers),
+        listed_recipients=list(numbers),
+        recipient_file=None,
+        wait_for_delivery=False,
+        resend_policy=RESEND_ALL,
+        notices=[],
+        answer_timeout=None,
+        call_max_duration=None,
+        fallback_sms=False,
+    )
+
+
+def link(
+    calls: List[RecipientResult], indices: List[int], texts: List[RecipientResult]
+) -> List[RecipientResult]:
+    """Tag each SMS with its channel and the call it backs up."""
+    for index, text in zip(indices, texts):
+        text.channel = SMS_CHANNEL
+        text.fallback_for = calls[index].sid
+    return texts
+
+
+def counts(texts: Optional[List[RecipientResult]]) -> Dict[str, Any]:
+    """Stats keys: fallback SMS queued and not queued; null when none was tried."""
+    if texts is None:
+        return {"fallback_sms_queued_count": None, "fallback_sms_failed_count": None}
+    queued = sum(1 for text in texts if text.status in QUEUED_STATES)
+    return {
+        "fallback_sms_queued_count": queued,
+        "fallback_sms_failed_count": len(texts) - queued,
+    }
