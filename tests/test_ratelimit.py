@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from ue_twilio.ratelimit import (
     MAX_BACKOFF,
-    POLL,
     AdaptiveLimiter,
     backoff_delay,
 )
@@ -31,16 +29,8 @@ def fill(limiter: AdaptiveLimiter, count: int):
 
 def free_slots(limiter: AdaptiveLimiter) -> int:
     """How many more acquires succeed at once (then gives them back)."""
-    stop = threading.Event()
     got = 0
-    while True:
-        thread = threading.Thread(target=limiter.acquire, args=(stop.is_set,))
-        thread.start()
-        thread.join(3 * POLL)
-        if thread.is_alive():  # blocked: no free slot; let it give up
-            stop.set()
-            thread.join()
-            break
+    while limiter.acquire(never, blocking=False) is not None:
         got += 1
     for _ in range(got):
         limiter.release()
@@ -113,27 +103,8 @@ def test_retry_after_pauses_every_acquire():
     assert free_slots(limiter) >= 1
 
 
-def test_acquire_returns_none_soon_after_a_halt():
-    limiter = AdaptiveLimiter(1)
-    limiter.acquire(never)
-    halted = threading.Event()
-    result = {}
-
-    def waiter():
-        result["ticket"] = limiter.acquire(halted.is_set)
-        result["at"] = time.monotonic()
-
-    thread = threading.Thread(target=waiter)
-    thread.start()
-    time.sleep(0.1)
-    halted.set()
-    set_at = time.monotonic()
-    thread.join(1)
-    assert result["ticket"] is None
-    assert result["at"] - set_at <= POLL + 0.05
-
-
-def test_wake_releases_waiters_at_once():
+def test_a_halted_waiter_returns_none_once_woken():
+    """Waiters sleep until woken: whoever halts must call wake()."""
     limiter = AdaptiveLimiter(1)
     limiter.acquire(never)
     halted = threading.Event()
@@ -142,11 +113,34 @@ def test_wake_releases_waiters_at_once():
         target=lambda: finished.append(limiter.acquire(halted.is_set))
     )
     thread.start()
-    time.sleep(0.05)
     halted.set()
     limiter.wake()
-    thread.join(1)
-    assert finished == [None]
+    thread.join(5)
+    assert not thread.is_alive() and finished == [None]
+
+
+def test_a_release_hands_the_slot_to_a_waiter():
+    limiter = AdaptiveLimiter(1)
+    first = limiter.acquire(never)
+    finished = []
+    thread = threading.Thread(target=lambda: finished.append(limiter.acquire(never)))
+    thread.start()
+    limiter.release()
+    thread.join(5)
+    assert not thread.is_alive() and finished == [first]
+
+
+def test_a_pause_ends_by_itself():
+    """A Retry-After pause needs no wake: the waiter's own timeout ends it."""
+    limiter = AdaptiveLimiter(2)
+    ticket = limiter.acquire(never)
+    limiter.rate_limited(ticket, 0.2)
+    limiter.release()
+    finished = []
+    thread = threading.Thread(target=lambda: finished.append(limiter.acquire(never)))
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive() and finished and finished[0] is not None
 
 
 def test_backoff_honours_retry_after():

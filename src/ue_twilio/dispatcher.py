@@ -4,7 +4,7 @@ One worker probes alone first, so a wrong token or a dead network costs one
 request; then up to ``max_concurrent`` workers share an adaptive window.
 Only a 429 is retried (Twilio did not process it); a lost answer ends
 UNKNOWN and is never resent here (the task reconciles it at Twilio). A halt
-(cancel or run-wide error) stops new requests within POLL.
+(cancel or run-wide error) wakes every waiting worker at once.
 
 Invariant: every recipient ends in exactly one state, decided under one lock;
 a recipient whose request is in flight when the run is frozen is UNKNOWN.
@@ -25,7 +25,8 @@ from .settings import Settings
 from .workers import Crew
 
 MAX_RATE_LIMIT_RETRIES = 10
-SUPERVISE_TICK = 0.05
+# How often the live progress callback is offered the counts.
+PROGRESS_EVERY = 1.0
 
 
 class Progress:
@@ -72,9 +73,13 @@ class Dispatcher:
         self._crew = Crew("ue-twilio-sender")
         self.progress = Progress(len(recipients))
         self.cancelled = False
+        self._cancelled_at: Optional[float] = None
         self.error: Optional[TwilioTaskError] = None
 
     def cancel(self) -> None:
+        with self._lock:
+            if self._cancelled_at is None:
+                self._cancelled_at = time.monotonic()
         self.cancelled = True
         self._halt.set()
         self._limiter.wake()
@@ -222,18 +227,27 @@ class Dispatcher:
 
     # -- supervision -------------------------------------------------------
     def _supervise(self, started: float) -> None:
-        """Wait for the workers; report progress; bound the wait after a cancel.
+        """Sleep until the workers are done, the next progress report is due,
+        or the cancel grace ends; never on a fixed tick.
 
-        ``on_progress`` is called on every tick; live.LiveReporter throttles it.
+        ``on_progress`` is offered the counts once a second (the Controller's
+        live fields; live.LiveReporter throttles it), the log gets a progress
+        line every ``progress_interval``.
         """
         next_log = started + self._settings.progress_interval
-        grace_ends = None
-        while not self._crew.idle.wait(SUPERVISE_TICK):
+        while True:
             now = time.monotonic()
-            if self.cancelled:
-                grace_ends = grace_ends or now + self._settings.cancel_grace
+            wake_at = next_log
+            if self._cancelled_at is not None:
+                grace_ends = self._cancelled_at + self._settings.cancel_grace
                 if now >= grace_ends:
                     return
+                wake_at = min(wake_at, grace_ends)
+            if self._on_progress is not None:
+                wake_at = min(wake_at, now + PROGRESS_EVERY)
+            if self._crew.idle.wait(max(wake_at - now, 0.0)):
+                return
+            now = time.monotonic()
             if now >= next_log:
                 self._log_progress(now - started)
                 next_log = now + self._settings.progress_interval

@@ -16,7 +16,6 @@ from typing import Callable, Optional
 DECREASE = 0.7
 BASE_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
-POLL = 0.02
 
 
 class AdaptiveLimiter:
@@ -35,18 +34,27 @@ class AdaptiveLimiter:
     def limit(self) -> int:
         return max(1, int(self._limit))
 
-    def acquire(self, halted: Callable[[], bool]) -> Optional[int]:
-        """Wait for a free slot; re-check ``halted`` at least every POLL seconds."""
+    def acquire(
+        self, halted: Callable[[], bool], blocking: bool = True
+    ) -> Optional[int]:
+        """Wait for a free slot, or None once ``halted()`` (or, not blocking,
+        when no slot is free now).
+
+        Sleeps until woken: a release, the end of a Retry-After pause, or
+        :meth:`wake` (whoever makes ``halted()`` true must call it).
+        """
         with self._cond:
             while True:
                 if halted():
                     return None
                 now = self._clock()
-                if now >= self._pause_until and self._in_flight < self.limit:
+                paused = self._pause_until - now
+                if paused <= 0 and self._in_flight < self.limit:
                     self._in_flight += 1
                     return self._epoch
-                paused = self._pause_until - now
-                self._cond.wait(min(POLL, paused) if paused > 0 else POLL)
+                if not blocking:
+                    return None
+                self._cond.wait(paused if paused > 0 else None)
 
     def release(self) -> None:
         with self._cond:
@@ -54,15 +62,17 @@ class AdaptiveLimiter:
             self._cond.notify()
 
     def wake(self) -> None:
-        """Let every waiter re-check ``halted`` now (used on cancel)."""
+        """Let every waiter re-check ``halted`` now (on cancel, stop, timeout)."""
         with self._cond:
             self._cond.notify_all()
 
     def succeeded(self) -> None:
         with self._cond:
             if self._limit < self.maximum:
+                grown = int(self._limit + 1.0 / self._limit) > int(self._limit)
                 self._limit = min(self.maximum, self._limit + 1.0 / self._limit)
-                self._cond.notify()
+                if grown:  # a whole new slot: one more waiter may go
+                    self._cond.notify()
 
     def rate_limited(self, ticket: int, retry_after: Optional[float]) -> None:
         """Shrink once per congestion event; honour Retry-After for everyone."""

@@ -283,6 +283,7 @@ class Tracker:
                 self.report.error = exc
             self._halt.set()
             self._cond.notify_all()
+        self._limiter.wake()
 
     # -- results ------------------------------------------------------------------
     def _settle(self, item, verdict, status, error_code, error_message) -> None:
@@ -328,6 +329,7 @@ class Tracker:
             self.report.not_delivered = [
                 i.result for i in self._items if i.verdict == UNDELIVERED
             ]
+        self._limiter.wake()
         self.report.cancelled = had_open and self._cancelled.is_set()
         return self.report
 
