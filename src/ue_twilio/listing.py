@@ -33,12 +33,14 @@ class Listing:
         sender: Optional[str],
         since: float,
         service: Optional[str] = None,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.resource = resource
+        self.page_size = page_size
         self._client = client
         self._service = service
         date = "StartTime>" if resource == "Calls" else "DateSent>"
-        self.query = {date: iso_utc(since - CLOCK_SKEW), "PageSize": str(PAGE_SIZE)}
+        self.query = {date: iso_utc(since - CLOCK_SKEW), "PageSize": str(page_size)}
         if sender is not None:
             self.query["From"] = sender
 

@@ -30,7 +30,7 @@ from typing import Callable, Dict, List, Optional
 
 from .client import OK, RATE_LIMITED, REFUSED, UNKNOWN, Reply
 from .exceptions import RUN_WIDE_ERRORS, TwilioTaskError
-from .listing import PAGE_SIZE, Listing
+from .listing import Listing
 from .prices import Charge
 from .ratelimit import AdaptiveLimiter, backoff_delay
 from .results import QUEUED, RecipientResult
@@ -194,7 +194,7 @@ class Tracker:
                 self._by_sid[item.result.sid] = position
         if self._by_sid:
             self._budget = len(self._by_sid) // LIST_SHARE + LIST_SPARE
-            self._pages = -(-len(self._by_sid) // PAGE_SIZE)
+            self._pages = -(-len(self._by_sid) // _page_size(self._listing))
             with self._lock:
                 self._plan(start + self._poll_first)
             threading.Thread(
@@ -536,6 +536,10 @@ class Tracker:
         return "no final status within the delivery timeout of {:g} s".format(
             self._timeout
         )
+
+
+def _page_size(listing: Optional[Listing]) -> int:
+    return listing.page_size if listing is not None else 1
 
 
 def _more(page: Reply) -> bool:
