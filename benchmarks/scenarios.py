@@ -376,8 +376,9 @@ def tracking_rounds(work: Path, size: Sizes) -> List[Row]:
     list, then one GET each, against one sandbox: requests and CPU a round."""
     count, interval = size.s7_messages, size.s7_status_interval
     with SandboxProcess(work, journal=True, status_interval=interval) as box:
+        path = write_numbers(work / "s7.txt", numbers(count, block=7))
         created = run_ours(
-            fields(numbers(count, block=7), max_concurrent_requests=50), box.url
+            fields(recipient_file=path, max_concurrent_requests=50), box.url
         )
         if not _all_queued(created.value, count):
             raise RuntimeError("scenario 7: not every message was queued")

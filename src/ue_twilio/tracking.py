@@ -197,12 +197,19 @@ class Tracker:
             self._pages = -(-len(self._by_sid) // _page_size(self._listing))
             with self._lock:
                 self._plan(start + self._poll_first)
-            threading.Thread(
-                target=self._watch, name="ue-twilio-tracker-cancel", daemon=True
-            ).start()
+            self._start_watcher()
             self._crew.start(self._workers, self._work)
             self._supervise()
         return self._freeze()
+
+    def _start_watcher(self) -> None:
+        watcher = threading.Thread(
+            target=self._watch, name="ue-twilio-tracker-cancel", daemon=True
+        )
+        try:
+            watcher.start()
+        except RuntimeError:  # out of threads: a cancel is seen at the next wake
+            self._log.debug("Delivery tracking: no thread to watch for a cancel.")
 
     def _watch(self) -> None:
         """Turn a cancel into a notification; ends at the deadline at the latest."""
@@ -224,7 +231,9 @@ class Tracker:
                 if self._finished():
                     return
                 left = self._deadline - self._clock()
-                self._state.wait(min(left, PROGRESS_EVERY))
+                if self._on_progress is not None:
+                    left = min(left, PROGRESS_EVERY)
+                self._state.wait(left)
                 if self._finished():
                     return
             if self._on_progress is not None:
