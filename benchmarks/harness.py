@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from ue_twilio import Settings, Task
+from ue_twilio.client import UNKNOWN, Reply, TwilioClient
+from ue_twilio.listing import Listing
+from ue_twilio.results import QUEUED, RecipientResult
 from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from ue_twilio.tracking import Tracker
 
 SENDER = "+15005550006"
 BODY = "Nightly load failed: warehouse job 42 stopped at step 7"
@@ -45,6 +49,7 @@ class SandboxProcess:
         cap: Optional[int] = None,
         retry_after: Optional[str] = None,
         journal: bool = False,
+        status_interval: Optional[float] = None,
     ) -> None:
         self.journal_path = workdir / "journal-{}.jsonl".format(id(self))
         command = [sys.executable, "-m", "ue_twilio", "sandbox"]
@@ -53,6 +58,8 @@ class SandboxProcess:
             command += ["--concurrency-cap", str(cap)]
         if retry_after is not None:
             command += ["--retry-after", retry_after]
+        if status_interval is not None:
+            command += ["--status-interval", str(status_interval)]
         if journal:
             command += ["--journal", str(self.journal_path)]
         else:
@@ -154,12 +161,16 @@ def quiet_logger() -> logging.Logger:
 
 
 class Measured:
-    """Wall-clock seconds and process CPU seconds of one run."""
+    """Wall-clock seconds and process CPU seconds of one run; ``window`` its
+    (start, end) in epoch seconds, as the sandbox journal records time."""
 
-    def __init__(self, seconds: float, cpu: float, value: Any = None) -> None:
+    def __init__(
+        self, seconds: float, cpu: float, value: Any = None, window=(0.0, 0.0)
+    ) -> None:
         self.seconds = seconds
         self.cpu = cpu
         self.value = value
+        self.window = window
 
 
 def run_ours(task_fields: Dict[str, Any], url: str) -> Measured:
@@ -170,6 +181,52 @@ def run_ours(task_fields: Dict[str, Any], url: str) -> Measured:
     return Measured(
         time.perf_counter() - wall, time.process_time() - cpu, outcome.output
     )
+
+
+class _Rounds(Listing):
+    """A listing that cancels the tracker instead of starting round N + 1."""
+
+    def __init__(self, client, since: float, rounds: int, cancel) -> None:
+        super().__init__(client, "Messages", SENDER, since)
+        self.left = rounds
+        self._cancel = cancel
+
+    def first(self) -> Reply:
+        if self.left == 0:
+            self._cancel.set()
+            return Reply(UNKNOWN, error_message="the benchmark has its rounds")
+        self.left -= 1
+        return super().first()
+
+
+def track_measured(url: str, sids: Sequence[str], rounds: int, listing: bool):
+    """Follow ``sids`` (queued) for ``rounds`` rounds of list pages, or for
+    one GET each (``listing`` False); value = the rounds done."""
+    client = TwilioClient(
+        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Settings(api_url=url)
+    )
+    cancel = threading.Event()
+    fetched = [0]
+
+    def fetch(sid: str) -> Reply:
+        reply = client.fetch("Messages", sid)
+        fetched[0] += 1
+        if not listing and fetched[0] >= len(sids):
+            cancel.set()  # one round of one GET each is enough
+        return reply
+
+    results = [RecipientResult("+1", QUEUED, sid=sid) for sid in sids]
+    lists = _Rounds(client, time.time() - 3600, rounds, cancel) if listing else None
+    tracker = Tracker(
+        fetch, results, False, 600.0, 10, quiet_logger(), cancel,
+        poll_first=0.5, poll_max=0.5, listing=lists,
+    )  # fmt: skip
+    start, wall, cpu = time.time(), time.perf_counter(), time.process_time()
+    tracker.run()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    client.close()
+    done = rounds if listing else 1
+    return Measured(wall, cpu, done, (start, time.time()))
 
 
 def run_twilio_loop(recipients: Sequence[str], url: str) -> Measured:

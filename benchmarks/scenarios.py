@@ -1,4 +1,5 @@
-"""The six scenarios of issue 5; each returns the rows it adds to the table.
+"""The six scenarios of issue 5 and issue 13's tracking at scale (7); each
+returns the rows it adds to the table.
 
 Every ratio is measured within one run of one scenario: our sender and its
 baseline talk to the same sandbox process, one after the other.
@@ -28,6 +29,7 @@ from harness import (
     run_cli_measured,
     run_ours,
     run_twilio_loop,
+    track_measured,
     write_numbers,
 )
 
@@ -52,6 +54,9 @@ class Sizes:
     s5_runs: int = 20
     s5_recipients: int = 40
     s6_recipients: int = 100000
+    s7_messages: int = 10000
+    s7_status_interval: float = 30.0
+    s7_rounds: int = 3
 
 
 FULL = Sizes()
@@ -67,6 +72,9 @@ SMOKE = Sizes(
     s5_runs=4,
     s5_recipients=20,
     s6_recipients=2000,
+    s7_messages=300,
+    s7_status_interval=3.0,
+    s7_rounds=2,
 )
 
 
@@ -362,6 +370,72 @@ def bulk_file(work: Path, size: Sizes) -> List[Row]:
     ]
 
 
+# -- 7 ---------------------------------------------------------------------
+def tracking_rounds(work: Path, size: Sizes) -> List[Row]:
+    """Issue 13: follow N sent, not yet final messages by rounds of Twilio's
+    list, then one GET each, against one sandbox: requests and CPU a round."""
+    count, interval = size.s7_messages, size.s7_status_interval
+    with SandboxProcess(work, journal=True, status_interval=interval) as box:
+        path = write_numbers(work / "s7.txt", numbers(count, block=7))
+        created = run_ours(
+            fields(recipient_file=path, max_concurrent_requests=50), box.url
+        )
+        if not _all_queued(created.value, count):
+            raise RuntimeError("scenario 7: not every message was queued")
+        sids = [r["sid"] for r in created.value["result"]["recipients"]]
+        # every message sent (in the list: date_sent set), none final before 2x
+        time.sleep(interval + 0.5)
+        listed = track_measured(box.url, sids, rounds=size.s7_rounds, listing=True)
+        fetched = track_measured(box.url, sids, rounds=1, listing=False)
+    journal = list(box.journal())
+    per_round = _requests_in(journal, listed) / listed.value
+    per_sid = _requests_in(journal, fetched) / fetched.value
+    bound = count / 500 + 2
+    cpu_list = listed.cpu / listed.value
+    cpu_get = fetched.cpu / fetched.value
+    notes = [
+        "{} rounds of listing ({} a page), then 1 round of one GET each, on the "
+        "same {} messages (status 'sent', not final); requests counted in the "
+        "sandbox journal, CPU = this process's CPU time while tracking (the "
+        "sandbox runs in its own process)".format(listed.value, 1000, count),
+        "one GET each: {:.0f} requests a round, {:.2f} s a round".format(
+            per_sid, fetched.seconds / fetched.value
+        ),
+    ]
+    return [
+        Row(
+            "7a. {} tracked messages: API requests a round (list)".format(count),
+            "{:.1f}".format(per_round),
+            "{:.0f} one GET each".format(per_sid),
+            "{:.4f}x".format(per_round / per_sid),
+            "<= N/500 + 2 = {:g}".format(bound),
+            per_round <= bound,
+            notes,
+        ),
+        Row(
+            "7b. {} tracked messages: CPU a round (list)".format(count),
+            "{:.0f} ms".format(cpu_list * 1000),
+            "{:.0f} ms one GET each".format(cpu_get * 1000),
+            "{:.3f}x".format(cpu_list / cpu_get),
+            "<= 0.1x",
+            cpu_list <= 0.1 * cpu_get,
+            [],
+        ),
+    ]
+
+
+def _requests_in(journal: List[Dict], run: Measured) -> int:
+    """GETs of Messages (lists and fetches) the sandbox received during ``run``."""
+    start, end = run.window
+    return sum(
+        1
+        for entry in journal
+        if entry["method"] == "GET"
+        and "/Messages" in entry["path"]
+        and start <= entry["time"] <= end
+    )
+
+
 ALL = {
     "1": speedup,
     "2": near_bound,
@@ -369,6 +443,7 @@ ALL = {
     "4": cpu_per_message,
     "5": cancel_latency,
     "6": bulk_file,
+    "7": tracking_rounds,
 }
 
 

@@ -161,16 +161,19 @@ def build_output(
     }
 
 
-def recipients_detail(results: List[RecipientResult]) -> Dict[str, Any]:
+def recipients_detail(
+    results: List[RecipientResult], priced: bool = False
+) -> Dict[str, Any]:
     """Every recipient, or only the problems when the list is very long.
 
     A problem: not queued (by this or an earlier run), or queued and tracked
-    but not delivered.
+    but not delivered. ``priced`` (delivery was tracked) adds Twilio's
+    segments and price to every entry (prices.py).
     """
     if len(results) <= RECIPIENT_DETAIL_LIMIT:
-        return {"recipients": [r.as_dict() for r in results]}
+        return {"recipients": [r.as_dict(priced) for r in results]}
     problems = (r for r in results if not _fine(r))
-    listed = [r.as_dict() for r in islice(problems, RECIPIENT_DETAIL_LIMIT)]
+    listed = [r.as_dict(priced) for r in islice(problems, RECIPIENT_DETAIL_LIMIT)]
     return {
         "recipients": listed,
         "recipients_listed": "not_queued_only",

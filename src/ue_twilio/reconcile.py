@@ -86,7 +86,7 @@ class Match(NamedTuple):
             query["From"] = self.sender
         if dated:
             key = "StartTime>" if self.resource == "Calls" else "DateSent>"
-            query[key] = _iso(self.since - CLOCK_SKEW)
+            query[key] = iso_utc(self.since - CLOCK_SKEW)
         return query
 
     def accepts(self, row: Mapping, to: str) -> bool:
@@ -275,6 +275,7 @@ def _timestamp(value) -> Optional[float]:
         return None
 
 
-def _iso(epoch: float) -> str:
+def iso_utc(epoch: float) -> str:
+    """A filter date Twilio reads: ISO 8601 in UTC, to the second."""
     moment = datetime.fromtimestamp(max(epoch, 0.0), tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Optional
 
+from .prices import Charge
+
 QUEUED = "queued"  # Twilio answered 201
 FAILED = "failed"  # Twilio refused it, or 429 retries ran out
 UNKNOWN = "unknown"  # the request may have reached Twilio; never resent blindly
@@ -30,6 +32,7 @@ class RecipientResult:
         "channel",
         "answered_by",
         "fallback_for",
+        "charge",
     )
 
     def __init__(
@@ -51,8 +54,11 @@ class RecipientResult:
         self.channel: Optional[str] = None
         self.answered_by: Optional[str] = None
         self.fallback_for: Optional[str] = None
+        # Twilio's segments and price as delivery tracking last saw them.
+        self.charge: Optional[Charge] = None
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self, priced: bool = False) -> Dict[str, Any]:
+        """``priced`` (delivery was tracked): Twilio's figures, null if unknown."""
         entry = {
             "to": self.to,
             "status": self.delivery or self.status,
@@ -66,6 +72,8 @@ class RecipientResult:
             entry["answered_by"] = self.answered_by
         elif self.channel == SMS:
             entry["fallback_for"] = self.fallback_for
+        if priced:
+            entry.update((self.charge or Charge()).as_dict(self.channel == CALL))
         return entry
 
     @property

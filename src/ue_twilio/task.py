@@ -25,6 +25,7 @@ from .encoding import analyze, describe_ucs2
 from .exceptions import TwilioTaskError
 from .fields import SMS, VOICE, WHATSAPP
 from .hangup import CallLedger, HangUp, mark_hung_up
+from .listing import Listing, listing_for
 from .live import LiveReporter, Snapshot
 from .logsafe import SafeLog
 from .outcome import (
@@ -37,6 +38,7 @@ from .outcome import (
     verdict,
 )
 from .params import request_builder
+from .prices import totals
 from .reconcile import ABSENT, FOUND, UNDECIDED, Reconciler, Verdict, match_for
 from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
@@ -309,7 +311,10 @@ class Task:
             config.delivery_timeout,
             queued,
         )
-        report = self._follow(run, client, run.results, float(config.delivery_timeout))
+        listing = listing_for(client, config, run.started)
+        report = self._follow(
+            run, client, run.results, float(config.delivery_timeout), listing=listing
+        )
         log_report(report, float(config.delivery_timeout), run.log)
         return report
 
@@ -320,8 +325,10 @@ class Task:
         results: List[RecipientResult],
         timeout: float,
         poll_max: Optional[float] = None,
+        listing: Optional[Listing] = None,
     ) -> DeliveryReport:
-        """Follow the queued ``results`` to their final status (Tracker)."""
+        """Follow the queued ``results`` to their final status (Tracker);
+        with a ``listing``, many of them by rounds of Twilio's list."""
         config = run.config
         resource = "Calls" if config.is_voice else "Messages"
         tracker = Tracker(
@@ -336,6 +343,7 @@ class Task:
             poll_first=self._settings.poll_first,
             poll_max=min(self._settings.poll_max, poll_max or self._settings.poll_max),
             answer_problem=voice.answer_problem(config.answering_machine),
+            listing=listing,
         )
         return tracker.run()
 
@@ -574,6 +582,8 @@ def _final_outcome(
     counts = stats(
         results, run.resend.enabled, _delivery(config, report), config.chained
     )
+    if report is not None:
+        counts.update(totals((r.charge for r in results), config.is_voice))
     if config.fallback_sms:
         counts.update(fallback.counts(run.fallback))
     result: Dict[str, Any] = {"stats": counts}
@@ -581,7 +591,7 @@ def _final_outcome(
         result["cancelled"] = True
     if config.is_voice:
         voice.mark_calls(results)
-    result.update(recipients_detail(results))
+    result.update(recipients_detail(results, priced=report is not None))
     if run.fallback:
         result["recipients"].extend(recipients_detail(run.fallback)["recipients"])
     if run.resend.enabled:

@@ -1,11 +1,24 @@
 """Wait For Delivery: follow each queued message or call to its final status.
 
 A 201 only means Twilio accepted the request; an escalation workflow needs to
-know whether the phone rang and somebody answered. After queuing, every
-queued resource is fetched again (concurrently, inside the same adaptive
-window the sending uses, backing off on 429) until its status is final or
-the delivery timeout ends. Nothing here creates anything, so a fetch may be
-repeated freely; a halt (cancel, timeout, run-wide error) is seen within TICK.
+know whether the phone rang and somebody answered. After queuing, the tracker
+looks again (concurrently, inside the same adaptive window the sending uses,
+backing off on 429) until every status is final or the delivery timeout ends.
+Nothing here creates anything, so a look may be repeated freely.
+
+Two ways to look, chosen by cost. A few open recipients (at most
+GET_EACH_UP_TO, or what a list round would cost) are fetched one GET each.
+Many are followed by rounds of Twilio's list (listing.py): one list of the
+run's resources, PAGE_SIZE a page, matched to the tracked SIDs, plus one GET
+each for a few of those the list did not show (still queued, or failed
+before being sent), least recently seen first, so that a round of N tracked
+costs at most N/500 + 2 requests. A failing page or fetch is tried again
+later; nobody is ever dropped: at the timeout whoever is still open is
+reported with the last status seen and the reason.
+
+Every wait sleeps until its real deadline (the next due look, the delivery
+timeout) or until it is woken: by a state change, a run-wide error, or a
+cancel (a watcher thread turns the cancel event into a notification).
 """
 
 from __future__ import annotations
@@ -15,8 +28,10 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional
 
-from .client import OK, RATE_LIMITED, UNKNOWN, Reply
+from .client import OK, RATE_LIMITED, REFUSED, UNKNOWN, Reply
 from .exceptions import RUN_WIDE_ERRORS, TwilioTaskError
+from .listing import Listing
+from .prices import Charge
 from .ratelimit import AdaptiveLimiter, backoff_delay
 from .results import QUEUED, RecipientResult
 from .workers import Crew
@@ -30,11 +45,19 @@ CALL_ANSWERED = "in-progress"
 # still in progress at the timeout counts as delivered).
 DELIVERED_STATUSES = MESSAGE_DELIVERED | CALL_DELIVERED | {CALL_ANSWERED}
 
-TICK = 0.05
 POLL_FIRST = 1.0
 POLL_MAX = 10.0
 POLL_GROWTH = 1.5
 LIST_LIMIT = 1000
+# Up to this many open recipients are fetched one by one: a list round
+# would hardly be cheaper, and a GET also finds what was never sent.
+GET_EACH_UP_TO = 10
+# A list round may cost tracked // LIST_SHARE + LIST_SPARE requests.
+LIST_SHARE = 500
+LIST_SPARE = 2
+# How often live progress is offered at least (LiveReporter throttles).
+PROGRESS_EVERY = 1.0
+ROUND = -1  # the heap entry of the next list round
 
 DELIVERED = "delivered"
 UNDELIVERED = "undelivered"
@@ -73,7 +96,16 @@ def classify(status: Optional[str], is_call: bool) -> Optional[str]:
 
 
 class _Item:
-    __slots__ = ("result", "last_status", "polls", "rate_limits", "verdict", "problem")
+    __slots__ = (
+        "result",
+        "last_status",
+        "polls",
+        "rate_limits",
+        "verdict",
+        "problem",
+        "scheduled",
+        "seen_at",
+    )
 
     def __init__(self, result: RecipientResult) -> None:
         self.result = result
@@ -82,10 +114,17 @@ class _Item:
         self.polls = 0
         self.rate_limits = 0
         self.verdict: Optional[str] = None
+        self.scheduled = False  # on the heap
+        self.seen_at = 0.0  # when Twilio last showed it (list or GET)
 
 
 class Tracker:
-    """Polls until every item is final, the timeout ends, or a halt comes."""
+    """Looks until every item is final, the timeout ends, or a halt comes.
+
+    ``listing`` (listing.py) lets many items be followed by list rounds;
+    without it every item is fetched by SID (a call chain follows one call).
+    ``rounds`` counts the list rounds started.
+    """
 
     def __init__(
         self,
@@ -101,6 +140,7 @@ class Tracker:
         poll_max: float = POLL_MAX,
         clock: Callable[[], float] = time.monotonic,
         answer_problem: Optional[Callable[[RecipientResult], Optional[str]]] = None,
+        listing: Optional[Listing] = None,
     ) -> None:
         self._fetch = fetch
         # Why an answered call still counts as not delivered (voice.py), or None.
@@ -114,15 +154,23 @@ class Tracker:
         self._poll_max = max(poll_first, min(poll_max, timeout / 10.0))
         self._clock = clock
         self._limiter = AdaptiveLimiter(max_concurrent)
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._work_ready = threading.Condition(self._lock)  # a job may be due
+        self._state = threading.Condition(self._lock)  # a status settled
         self._halt = threading.Event()
         self._crew = Crew("ue-twilio-tracker")
         self._items = [_Item(r) for r in results if r.status == QUEUED]
         self._workers = max(1, min(max_concurrent, len(self._items)))
         self._heap: list = []
-        self._busy = 0
+        self._open = len(self._items)
+        self._by_sid: Dict[str, int] = {}
+        self._listing = listing
+        self._listing_on = False
+        self._budget = LIST_SPARE
+        self._pages = 1  # pages of the last list round
         self._frozen = False
         self._deadline = 0.0
+        self.rounds = 0
         self.report = DeliveryReport()
 
     # -- counts for live progress -------------------------------------------
@@ -143,26 +191,56 @@ class Tracker:
             if item.result.sid is None:
                 self._settle(item, UNDELIVERED, "unknown", None, _NO_SID)
             else:
-                self._heap.append((start + self._poll_first, position))
-        heapq.heapify(self._heap)
-        if self._heap:
-            self._launch()
+                self._by_sid[item.result.sid] = position
+        if self._by_sid:
+            self._budget = len(self._by_sid) // LIST_SHARE + LIST_SPARE
+            self._pages = -(-len(self._by_sid) // _page_size(self._listing))
+            with self._lock:
+                self._plan(start + self._poll_first)
+            self._start_watcher()
+            self._crew.start(self._workers, self._work)
             self._supervise()
         return self._freeze()
 
-    def _launch(self) -> None:
-        self._crew.start(self._workers, self._work)
+    def _start_watcher(self) -> None:
+        watcher = threading.Thread(
+            target=self._watch, name="ue-twilio-tracker-cancel", daemon=True
+        )
+        try:
+            watcher.start()
+        except RuntimeError:  # out of threads: a cancel is seen at the next wake
+            self._log.debug("Delivery tracking: no thread to watch for a cancel.")
+
+    def _watch(self) -> None:
+        """Turn a cancel into a notification; ends at the deadline at the latest."""
+        if self._cancelled.wait(max(self._deadline - self._clock(), 0.0)):
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        self._halt.set()
+        self._limiter.wake()
+        with self._lock:
+            self._work_ready.notify_all()
+            self._state.notify_all()
 
     def _supervise(self) -> None:
-        """Wait for the workers; ``on_progress`` every tick (LiveReporter throttles)."""
-        while not self._crew.idle.wait(TICK):
-            now = self._clock()
-            if self._cancelled.is_set() or self._halt.is_set():
-                return
-            if now >= self._deadline:
-                return
+        """Wait for the end, offering progress on every change and at least
+        every PROGRESS_EVERY seconds (LiveReporter throttles)."""
+        while True:
+            with self._lock:
+                if self._finished():
+                    return
+                left = self._deadline - self._clock()
+                if self._on_progress is not None:
+                    left = min(left, PROGRESS_EVERY)
+                self._state.wait(left)
+                if self._finished():
+                    return
             if self._on_progress is not None:
                 self._on_progress()
+
+    def _finished(self) -> bool:
+        return self._open == 0 or self._stopped()
 
     def _stopped(self) -> bool:
         return (
@@ -171,6 +249,50 @@ class Tracker:
             or self._clock() >= self._deadline
         )
 
+    # -- scheduling (under the lock) ------------------------------------------
+    def _plan(self, due: float) -> None:
+        """List in rounds while that is cheaper, else fetch each open item."""
+        if self._listing is not None and self._open > self._list_cost():
+            self._listing_on = True
+            self._push(due, ROUND)
+            return
+        self._listing_on = False
+        for position in self._by_sid.values():
+            self._push(due, position)
+
+    def _list_cost(self) -> int:
+        """Requests a list round costs: its pages and the GETs beside them."""
+        return max(GET_EACH_UP_TO, self._budget, self._pages + 1)
+
+    def _push(self, due: float, position: int) -> None:
+        if position != ROUND:
+            item = self._items[position]
+            if item.scheduled:  # once on the heap is enough
+                return
+            item.scheduled = True
+        heapq.heappush(self._heap, (due, position))
+        self._work_ready.notify()
+
+    def _later(self, position: int, delay: float) -> None:
+        """Look at one item again; while listing, the next round does."""
+        with self._lock:
+            if not self._listing_on and not self._frozen:
+                self._push(self._clock() + delay, position)
+
+    def _next_due(self) -> Optional[int]:
+        with self._lock:
+            while True:
+                if self._finished():
+                    return None
+                now = self._clock()
+                if self._heap and self._heap[0][0] <= now:
+                    position = heapq.heappop(self._heap)[1]
+                    if position != ROUND:
+                        self._items[position].scheduled = False
+                    return position
+                until = self._heap[0][0] if self._heap else self._deadline
+                self._work_ready.wait(min(until, self._deadline) - now)
+
     # -- workers ----------------------------------------------------------------
     def _work(self) -> None:
         while True:
@@ -178,89 +300,99 @@ class Tracker:
             if position is None:
                 return
             try:
-                self._poll(position)
+                if position == ROUND:
+                    self._list_round()
+                else:
+                    self._poll(position)
             except Exception as exc:  # noqa: BLE001 - never lose a recipient
                 self._retry_later(position, exc)
-            finally:
-                with self._cond:
-                    self._busy -= 1
-                    self._cond.notify_all()
 
     def _retry_later(self, position: int, exc: Exception) -> None:
-        """An unexpected error while following one item: look again later;
-        at the timeout it is reported with its last status and the reason."""
+        """An unexpected error while following: look again later; at the
+        timeout the item is reported with its last status and the reason."""
+        problem = "following it failed ({})".format(type(exc).__name__)
+        if position == ROUND:
+            self._log.warning("Delivery tracking: %s; retrying.", problem)
+            with self._lock:
+                self._push(self._clock() + self._interval(self.rounds), ROUND)
+            return
         item = self._items[position]
         item.polls += 1
-        item.problem = "following it failed ({})".format(type(exc).__name__)
+        item.problem = problem
         self._log.warning(
             "Delivery tracking: %s: %s; retrying.", item.result.to, item.problem
         )
-        self._reschedule(position, self._interval(item.polls))
+        self._later(position, self._interval(item.polls))
 
-    def _next_due(self) -> Optional[int]:
-        with self._cond:
-            while True:
-                if self._stopped():
-                    return None
-                now = self._clock()
-                if self._heap and self._heap[0][0] <= now:
-                    self._busy += 1
-                    return heapq.heappop(self._heap)[1]
-                if not self._heap and self._busy == 0:
-                    return None
-                wait = self._heap[0][0] - now if self._heap else TICK
-                self._cond.wait(min(max(wait, 0.001), TICK))
-
-    def _poll(self, position: int) -> None:
-        item = self._items[position]
+    def _request(self, send: Callable[[], Optional[Reply]]) -> Optional[Reply]:
+        """One request inside the adaptive window; None when halted."""
         ticket = self._limiter.acquire(self._stopped)
         if ticket is None:
-            return
+            return None
         try:
-            reply = self._fetch(item.result.sid)
+            reply = send()
         except Exception as exc:  # the slot is returned whatever happened
             self._limiter.release()
             if not isinstance(exc, RUN_WIDE_ERRORS):
                 raise
             self._stop(exc)
-            return
-        if reply.kind == RATE_LIMITED:
+            return None
+        if reply is not None and reply.kind == RATE_LIMITED:
             self._limiter.rate_limited(ticket, reply.retry_after)
         else:
             self._limiter.succeeded()
         self._limiter.release()
-        self._handle(position, item, reply)
+        return reply
+
+    def _poll(self, position: int) -> None:
+        item = self._items[position]
+        if item.verdict is not None:
+            return
+        reply = self._request(lambda: self._fetch(item.result.sid))
+        if reply is not None:
+            self._handle(position, item, reply)
 
     def _handle(self, position: int, item: _Item, reply: Reply) -> None:
         if reply.kind == OK:
-            status = reply.status or item.last_status
-            if self._is_call:
-                item.result.answered_by = _answered_by(reply) or item.result.answered_by
-            verdict = classify(status, self._is_call)
-            if verdict is not None:
-                code, message = _resource_error(reply)
-                if verdict == DELIVERED:
-                    verdict, message = self._judge_answer(item, message)
-                self._settle(item, verdict, status, code, message)
-                return
-            item.last_status = status
-            item.polls += 1
-            self._reschedule(position, self._interval(item.polls))
+            with self._lock:
+                final = self._observe(item, reply.body or {})
+            if not final:
+                item.polls += 1
+                self._later(position, self._interval(item.polls))
         elif reply.kind == RATE_LIMITED:
             item.rate_limits += 1
             delay = backoff_delay(item.rate_limits, reply.retry_after)
             self._log.debug(
                 "429 while tracking %s, retry in %.2f s", item.result.to, delay
             )
-            self._reschedule(position, delay)
+            self._later(position, delay)
         elif reply.kind == UNKNOWN:
             item.polls += 1
-            self._reschedule(position, self._interval(item.polls))
+            self._later(position, self._interval(item.polls))
         else:
-            problem = "the status could not be fetched: {}".format(
-                reply.error_message or "HTTP {}".format(reply.http_status)
-            )
+            problem = "the status could not be fetched: {}".format(_reason(reply))
             self._settle(item, UNDELIVERED, "unknown", reply.error_code, problem)
+
+    def _observe(self, item: _Item, body) -> bool:
+        """What Twilio showed of one item (under the lock); True when final."""
+        if self._frozen or item.verdict is not None:
+            return True
+        item.seen_at = self._clock()
+        if body:
+            item.result.charge = Charge.of(body)
+        status = body.get("status")
+        status = status if isinstance(status, str) else item.last_status
+        if self._is_call:
+            item.result.answered_by = _answered_by(body) or item.result.answered_by
+        verdict = classify(status, self._is_call)
+        if verdict is None:
+            item.last_status = status
+            return False
+        code, message = _resource_error(body)
+        if verdict == DELIVERED:
+            verdict, message = self._judge_answer(item, message)
+        self._settle_locked(item, verdict, status, code, message)
+        return True
 
     def _judge_answer(self, item: _Item, message: Optional[str]):
         """An answered call is delivered unless answer_problem says otherwise."""
@@ -272,22 +404,89 @@ class Tracker:
     def _interval(self, polls: int) -> float:
         return min(self._poll_max, self._poll_first * (POLL_GROWTH**polls))
 
-    def _reschedule(self, position: int, delay: float) -> None:
-        with self._cond:
-            heapq.heappush(self._heap, (self._clock() + delay, position))
-            self._cond.notify()
-
     def _stop(self, exc: TwilioTaskError) -> None:
-        with self._cond:
+        with self._lock:
             if self.report.error is None:
                 self.report.error = exc
-            self._halt.set()
-            self._cond.notify_all()
-        self._limiter.wake()
+        self._wake_all()
+
+    # -- list rounds --------------------------------------------------------------
+    def _list_round(self) -> None:
+        """One list of the run's resources, then GETs for a few it missed."""
+        self.rounds += 1
+        seen = set()
+        pages = 0
+        listing = self._listing
+        page = self._page(listing.first)
+        while page is not None and page.kind == OK:
+            rows = listing.rows(page)
+            if rows is None:
+                break
+            pages += 1
+            self._apply(rows, seen)
+            if not _more(page):
+                page = None
+                break
+            page = self._page(lambda last=page: listing.next(last))
+        if page is not None and not self._stopped():
+            self._log.warning(
+                "Delivery tracking: a page of Twilio's list failed (%s); "
+                "looking again later.",
+                _reason(page) if page.kind != OK else "no list in the answer",
+            )
+        with self._lock:
+            self._after_round(seen, pages, page)
+
+    def _page(self, request: Callable[[], Optional[Reply]]) -> Optional[Reply]:
+        """A page, waiting out 429s (woken by a halt); None when halted."""
+        attempt = 0
+        while True:
+            reply = self._request(request)
+            if reply is None or reply.kind != RATE_LIMITED:
+                return reply
+            attempt += 1
+            delay = backoff_delay(attempt, reply.retry_after)
+            self._halt.wait(min(delay, max(self._deadline - self._clock(), 0.0)))
+            if self._stopped():
+                return None
+
+    def _apply(self, rows, seen: set) -> None:
+        with self._lock:
+            for row in rows:
+                sid = row.get("sid")
+                position = self._by_sid.get(sid) if isinstance(sid, str) else None
+                if position is not None:
+                    seen.add(position)
+                    self._observe(self._items[position], row)
+
+    def _after_round(self, seen: set, pages: int, failed: Optional[Reply]) -> None:
+        """Under the lock: GETs for the least recently seen items the list
+        missed, then the next round, or one GET each when that is cheaper."""
+        if self._frozen or not self._by_sid:
+            return
+        now = self._clock()
+        if failed is not None and failed.kind == REFUSED:
+            self._log.warning(
+                "Delivery tracking: Twilio refused its list (%s); fetching each "
+                "message instead.",
+                _reason(failed),
+            )
+            self._listing = None
+        elif failed is None:
+            self._pages = max(pages, 1)
+        missed = [
+            p
+            for p in self._by_sid.values()
+            if p not in seen and not self._items[p].scheduled
+        ]
+        missed.sort(key=lambda p: self._items[p].seen_at)
+        for position in missed[: max(1, self._budget - pages)]:
+            self._push(now, position)
+        self._plan(now + self._interval(self.rounds))
 
     # -- results ------------------------------------------------------------------
     def _settle(self, item, verdict, status, error_code, error_message) -> None:
-        with self._cond:
+        with self._lock:
             if not self._frozen:
                 self._settle_locked(item, verdict, status, error_code, error_message)
 
@@ -304,15 +503,18 @@ class Tracker:
             self.report.delivered += 1
         else:
             self.report.undelivered += 1
+        self._open -= 1
+        self._by_sid.pop(item.result.sid, None)
+        self._state.notify()
+        if self._open == 0:
+            self._work_ready.notify_all()
 
     def _freeze(self) -> DeliveryReport:
         """Settle what is still open: an answered call counts as delivered."""
         reason = self._open_reason()
         had_open = False
-        with self._cond:
+        with self._lock:
             self._frozen = True
-            self._halt.set()
-            self._cond.notify_all()
             for item in self._items:
                 if item.verdict is not None:
                     continue
@@ -329,7 +531,7 @@ class Tracker:
             self.report.not_delivered = [
                 i.result for i in self._items if i.verdict == UNDELIVERED
             ]
-        self._limiter.wake()
+        self._wake_all()
         self.report.cancelled = had_open and self._cancelled.is_set()
         return self.report
 
@@ -345,12 +547,24 @@ class Tracker:
         )
 
 
+def _page_size(listing: Optional[Listing]) -> int:
+    return listing.page_size if listing is not None else 1
+
+
+def _more(page: Reply) -> bool:
+    uri = page.body.get("next_page_uri") if page.body else None
+    return isinstance(uri, str) and bool(uri)
+
+
+def _reason(reply: Reply) -> str:
+    return reply.error_message or "HTTP {}".format(reply.http_status)
+
+
 _NO_SID = "Twilio returned no SID, so the delivery cannot be followed"
 
 
-def _resource_error(reply: Reply):
+def _resource_error(body):
     """Twilio's error_code / error_message of a failed resource, if any."""
-    body = reply.body or {}
     code = body.get("error_code")
     if isinstance(code, str) and code.isdigit():
         code = int(code)
@@ -359,8 +573,8 @@ def _resource_error(reply: Reply):
     return code, message if isinstance(message, str) and message else None
 
 
-def _answered_by(reply: Reply) -> Optional[str]:
-    value = reply.body.get("answered_by") if reply.body else None
+def _answered_by(body) -> Optional[str]:
+    value = body.get("answered_by")
     return value if isinstance(value, str) and value else None
 
 

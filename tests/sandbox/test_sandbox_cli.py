@@ -14,7 +14,12 @@ import pytest
 import requests
 from sandbox_helpers import RECIPIENT, SENDER
 
-from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FAULT_KINDS
+from ue_twilio.sandbox import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    FAULT_KINDS,
+    PAGE_FAULT_KINDS,
+)
 from ue_twilio.sandbox.cli import _sandbox, build_parser, main
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -158,6 +163,17 @@ def test_help_lists_the_magic_numbers_and_every_fault():
         assert number in done.stdout
     for option in ("--error-rate", "--forbidden", "--stall-seconds", "--fault"):
         assert option in done.stdout
+    assert "--page-fault" in done.stdout and ", ".join(PAGE_FAULT_KINDS) in done.stdout
+
+
+def test_cli_page_faults_reach_the_sandbox():
+    args = build_parser().parse_args(["--page-fault", "http_500:2"])
+    box = _sandbox(args)
+    assert [box._app.page_script.take() for _ in range(3)] == [
+        "http_500",
+        "http_500",
+        None,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -172,6 +188,7 @@ def test_help_lists_the_magic_numbers_and_every_fault():
         (["--stall-seconds", "inf"], "--stall-seconds"),
         (["--fault", "meteor_strike"], "--fault"),
         (["--fault", "http_500:many"], "--fault"),
+        (["--page-fault", "lost_body"], "--page-fault"),
     ],
 )
 def test_bad_values_exit_with_one_clear_line(args, named):

@@ -179,3 +179,25 @@ def test_a_queued_call_has_no_start_time_and_is_not_found_by_it(make_sandbox):
     assert [c["sid"] for c in _page(api, "/Calls.json", Status="queued")["calls"]] == [
         sid
     ]
+
+
+def test_a_scripted_page_fault_hits_later_pages_only(final_box):
+    """``script_next_pages``: the first page answers, the next ones fail as
+    scripted (in order), then paging goes on where it stopped."""
+    api = Api(final_box)
+    for _ in range(3):
+        api.sms()
+    final_box.script_next_pages("http_503")
+    final_box.script_next_pages("rate_limited")
+    first = _page(api, "/Messages.json", PageSize=1)
+    uri = final_box.url + first["next_page_uri"]
+    assert_twilio_error(api.session.get(uri, timeout=10), 503, 20503)
+    assert_twilio_error(api.session.get(uri, timeout=10), 429, 20429)
+    assert _follow(api, first["next_page_uri"])["messages"]
+    assert len(final_box.creates()) == 3  # creates never consume a page fault
+
+
+@pytest.mark.parametrize("kind", ["lost_body", "no_such_fault"])
+def test_a_page_fault_must_create_nothing(final_box, kind):
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        final_box.script_next_pages(kind)

@@ -108,7 +108,11 @@ described in ``faults.py``), consumed by create requests only. Among them:
 ``reset_before`` (dropped before processing: closed with no reply, nothing
 created), ``reset_after`` (created, closed with no reply), ``lost_body``
 (created; 201 and half the body, then closed), ``stall_body`` (created; 201 and
-half the body, then a stall of ``stall_seconds`` before closing). Every fault is
+half the body, then a stall of ``stall_seconds`` before closing).
+``Sandbox.script_next_pages(kind, count)`` gives the next later pages of a
+Messages or Calls list (requests with a ``PageToken``) one of
+``PAGE_FAULT_KINDS`` (the kinds that create nothing): a list failing mid-way.
+``Sandbox.status_interval`` may be changed while it runs. Every fault is
 also reachable from ``ue-twilio sandbox`` (``--help``).
 The journal (``Sandbox.journal``, ``creates``, ``dump_journal``) records every
 request, Authorization headers removed.
@@ -120,7 +124,7 @@ from .defaults import (
     DEFAULT_API_KEY_SID,
     DEFAULT_AUTH_TOKEN,
 )
-from .faults import FAULT_KINDS, Faults
+from .faults import FAULT_KINDS, PAGE_FAULT_KINDS, Faults
 from .journal import JournalEntry
 from .resources import ASYNC_MAGIC, CALL_OUTCOMES, MESSAGE_OUTCOMES
 from .server import Sandbox
@@ -136,5 +140,6 @@ __all__ = [
     "Faults",
     "JournalEntry",
     "MESSAGE_OUTCOMES",
+    "PAGE_FAULT_KINDS",
     "Sandbox",
 ]

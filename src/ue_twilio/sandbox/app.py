@@ -4,7 +4,8 @@
 None to close the connection without answering. Order of checks for every
 request: concurrency cap (429), injected latency, Basic auth (401), path
 (404), ``forbidden`` (403), then the endpoint. Create requests additionally
-consume a scripted fault or roll ``error_rate`` before validation.
+consume a scripted fault or roll ``error_rate`` before validation; a later
+page of a list (a ``PageToken``) consumes a scripted page fault.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from .catalog import Catalog
 from .errors import ApiError, error_body
-from .faults import BODY_CUTS, FAULT_KINDS, Faults, FaultScript, Gate
+from .faults import (
+    BODY_CUTS,
+    FAULT_KINDS,
+    PAGE_FAULT_KINDS,
+    Faults,
+    FaultScript,
+    Gate,
+)
 from .journal import Journal, JournalEntry, safe_headers
 from .listing import list_page
 from .resources import Store
@@ -88,6 +96,7 @@ class App:
         self.store = Store(account_sid, status_interval)
         self.faults = Faults()
         self.script = FaultScript()
+        self.page_script = FaultScript(PAGE_FAULT_KINDS)
         self.gate = Gate()
         self.journal = Journal(journal)
         self.stopping = threading.Event()
@@ -180,6 +189,10 @@ class App:
             return self._create(kind, params)
         if method == "POST" and kind == "Calls":
             return self._update_call(sid, params, path), None
+        if method == "GET" and kind and not sid and "PageToken" in params:
+            fault = self.page_script.take()
+            if fault is not None:
+                return _refusal(fault, self), None
         if method == "GET":
             return self._read(kind, sid, params, path), None
         return error(405, 20004, "Method not allowed"), None

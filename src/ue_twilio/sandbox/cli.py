@@ -14,7 +14,7 @@ import threading
 from typing import List, Tuple
 
 from .defaults import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-from .faults import FAULT_KINDS, Faults
+from .faults import FAULT_KINDS, PAGE_FAULT_KINDS, Faults
 from .server import Sandbox
 
 
@@ -41,7 +41,8 @@ def _number(kind, low=None, high=None, low_open=False):
     return parse
 
 
-EPILOG = """\
+EPILOG = (
+    """\
 magic To numbers (with any credentials; see the package docstring for all):
   Messages +15005550001 21211, ..02 21612, ..03 21408, ..04 21610, ..09 21614
   Calls    +15005550001 21217, ..02 21214, ..03 21215, ..04 21216
@@ -54,9 +55,16 @@ magic To numbers (with any credentials; see the package docstring for all):
                  any other: message delivered / call completed (a person)
 
 scripted faults (--fault KIND[:COUNT], repeatable; for the next creates):
-""" + "\n".join(
-    f"  {kind:<15} {'created' if created else 'nothing created'}"
-    for kind, created in FAULT_KINDS.items()
+"""
+    + "\n".join(
+        f"  {kind:<15} {'created' if created else 'nothing created'}"
+        for kind, created in FAULT_KINDS.items()
+    )
+    + """
+
+page faults (--page-fault KIND[:COUNT]; for the next later pages of a list):
+  """
+    + ", ".join(PAGE_FAULT_KINDS)
 )
 
 
@@ -117,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="script a fault for the next COUNT (default 1) creates; see below",
     )
     parser.add_argument(
+        "--page-fault",
+        action="append",
+        default=[],
+        type=_page_fault,
+        metavar="KIND[:COUNT]",
+        help="script a fault for the next COUNT later pages of a list; see below",
+    )
+    parser.add_argument(
         "--status-interval",
         type=seconds,
         default=0.5,
@@ -131,13 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fault(text: str) -> Tuple[str, int]:
+def _fault(text: str, kinds=tuple(FAULT_KINDS)) -> Tuple[str, int]:
     kind, _, count = text.partition(":")
-    if kind not in FAULT_KINDS:
+    if kind not in kinds:
         raise argparse.ArgumentTypeError(
-            "unknown fault {!r}; one of {}".format(kind, ", ".join(FAULT_KINDS))
+            "unknown fault {!r}; one of {}".format(kind, ", ".join(kinds))
         )
     return kind, _number(int, 0)(count) if count else 1
+
+
+def _page_fault(text: str) -> Tuple[str, int]:
+    return _fault(text, PAGE_FAULT_KINDS)
 
 
 def _sandbox(args: argparse.Namespace) -> Sandbox:
@@ -160,6 +180,8 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
     faults.stall_seconds = args.stall_seconds
     for kind, count in args.fault:
         sandbox.script(kind, count)
+    for kind, count in args.page_fault:
+        sandbox.script_next_pages(kind, count)
     return sandbox
 
 

@@ -44,6 +44,9 @@ FAULT_KINDS = {
     "http_503": False,
     "rate_limited": False,
 }
+# The kinds that create nothing also fit a read: they are what
+# ``Sandbox.script_next_pages`` gives later pages of a list.
+PAGE_FAULT_KINDS = tuple(kind for kind, created in FAULT_KINDS.items() if not created)
 # Faults that cut a 201 answer mid-body (see Response.cut in app.py).
 BODY_CUTS = ("lost_body", "stall_body")
 
@@ -83,16 +86,18 @@ class Faults:
 
 
 class FaultScript:
-    """FIFO of scripted fault kinds for the next create requests."""
+    """FIFO of scripted fault kinds for the next requests of one sort
+    (creates; or later pages of a list, with ``kinds`` PAGE_FAULT_KINDS)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds=tuple(FAULT_KINDS)) -> None:
+        self._kinds = kinds
         self._lock = threading.Lock()
         self._queue: Deque[str] = collections.deque()
 
     def add(self, kind: str, count: int = 1) -> None:
-        if kind not in FAULT_KINDS:
+        if kind not in self._kinds:
             raise ValueError(
-                f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}"
+                f"unknown fault kind {kind!r}; one of {sorted(self._kinds)}"
             )
         if count < 0:
             raise ValueError("count must be >= 0")

@@ -296,6 +296,21 @@ class Sandbox:
     def clear_script(self) -> None:
         self._app.script.clear()
 
+    def script_next_pages(self, kind: str, count: int = 1) -> None:
+        """Give the next ``count`` requests for a later page of a Messages or
+        Calls list (a ``next_page_uri``, with ``PageToken``) the fault
+        ``kind``, one of ``PAGE_FAULT_KINDS``: a list that fails mid-way."""
+        self._app.page_script.add(kind, count)
+
+    @property
+    def status_interval(self) -> float:
+        """Seconds per status step; may be changed while the sandbox runs."""
+        return self._app.store.status_interval
+
+    @status_interval.setter
+    def status_interval(self, value: float) -> None:
+        self._app.store.status_interval = value
+
     @property
     def in_flight(self) -> int:
         return self._app.gate.in_flight
