@@ -16,6 +16,7 @@ from support.calls import (
     voice_fields,
 )
 from support.runner import run_cli, run_task
+from ue_twilio.account import TwilioAccount
 from ue_twilio.chain import CallChain
 from ue_twilio.config import TaskConfig
 from ue_twilio.results import NOT_CALLED, RecipientResult
@@ -129,10 +130,10 @@ class _Clock:
 
 def test_the_delivery_timeout_bounds_the_whole_chain():
     clock = _Clock()
+    sid = "AC" + "0" * 32
     config = TaskConfig(
         "voice_message",
-        "AC" + "0" * 32,
-        "token",
+        TwilioAccount(sid, sid, "token"),
         "+15005550006",
         ["+15558675310", "+15558675311", "+15558675312"],
         "hi",

@@ -53,10 +53,26 @@ INVALID = {
         {"recipient_list": "+15558675310, call me"},
         "Recipient List",
     ),
-    "recipients newline inside": (
-        {"recipient_list": "+15558675310\n+15558675311"},
+    "recipient with a bad line": (
+        {"recipient_list": "+15558675310\ncall me"},
         "Recipient List",
     ),
+    "recipients from the list, list empty": (
+        {"recipient_source": ["recipient_list"], "recipient_list": ""},
+        "Recipient List",
+    ),
+    "recipients from a file, none given": (
+        {"recipient_source": ["recipient_list_file"]},
+        "Recipient List File",
+    ),
+    "recipient with whatsapp: for SMS": (
+        {"recipient_list": "whatsapp:+15558675310"},
+        "Recipient List",
+    ),
+    "sender with whatsapp: for SMS": ({"sender": "whatsapp:+15005550006"}, "Sender"),
+    "message with NUL": ({"message_body_text": "load\x00failed"}, "Message"),
+    "message with escape": ({"message_body_text": "\x1b[31mred"}, "Message"),
+    "message with DEL": ({"message_body_text": "a\x7f"}, "Message"),
     "recipients too long": (
         {"recipient_list": "+15558675310," * 308},
         "Recipient List",
