@@ -156,16 +156,20 @@ def _required_text(raw: Mapping, name: str) -> str:
 
 
 def _recipients(raw: Mapping, action: str, cancelled: Cancel):
-    """(listed, all unique, notices). Recipients From names the field that must
-    hold numbers; without it (a fields file) either field will do."""
-    source = read_choice(raw, "recipient_source")
+    """(listed, all unique, notices).
+
+    Recipients From makes the form require one field; at run time numbers from
+    either field will do, as before the choice existed (a task saved with only
+    a file keeps working after an upgrade), except that 'Recipient List File'
+    needs the file.
+    """
     numbers = _Numbers(action)
     listed = numbers.listed(raw)
     path = (read_text(raw, "recipient_list_file") or "").strip()
-    if source == f.FROM_FILE and not path:
+    if read_choice(raw, "recipient_source") == f.FROM_FILE and not path:
         raise ValidationError(label("recipient_list_file"), "is required")
     from_file = numbers.from_file(path, cancelled) if path else []
-    if not listed and (source == f.FROM_LIST or not from_file):
+    if not listed and not from_file:
         raise ValidationError(
             label("recipient_list"), "at least one number is required"
         )
