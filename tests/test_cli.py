@@ -283,3 +283,11 @@ def test_send_whatsapp_drops_the_prefix_and_sms_refuses_it(sandbox):
     assert status.startswith("DATA_VALIDATION_ERROR: Sender: ")
     assert "drop it, or choose Send WhatsApp Message." in status
     assert len(sandbox.creates()) == 1
+
+
+def test_check_warns_about_a_proxy_without_a_proxy_type(sandbox, tmp_path):
+    path = tmp_path / "fields.json"
+    path.write_text(json.dumps(fields_for(sandbox, proxy="http://127.0.0.1:9")))
+    proc = _run(["check", "--fields", str(path)], env=cli_env(sandbox.url))
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING Proxy: ignored because Proxy Type is empty" in proc.stderr
