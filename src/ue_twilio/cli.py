@@ -146,7 +146,9 @@ GLOBAL_DEFAULTS = {
 }
 
 
-def _connection_options(parser: argparse.ArgumentParser, defaults=None) -> None:
+def _connection_options(
+    parser: argparse.ArgumentParser, defaults: Optional[Dict[str, Any]] = None
+) -> None:
     """--api-url, --log-level and the timeouts: for every command that connects."""
 
     def default(name: str):

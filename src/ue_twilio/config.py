@@ -130,7 +130,7 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
 def _sender(raw: Mapping, action: str) -> Tuple[str, List[str]]:
     """The Sender, and a notice when its whatsapp: prefix was dropped."""
     given = _required_text(raw, "sender").strip()
-    sender = strip_whatsapp("sender", show(given), given, action)
+    sender = _strip_whatsapp("sender", show(given), given, action)
     notices = []
     if sender != given:
         notices.append(
@@ -215,7 +215,7 @@ class _Numbers:
         return numbers
 
     def e164(self, name: str, where: str, entry: str) -> str:
-        number = strip_whatsapp(
+        number = _strip_whatsapp(
             name, "{} {}".format(where, show(entry)), entry, self.action
         )
         if number != entry:
@@ -236,7 +236,7 @@ class _Numbers:
         ]
 
 
-def strip_whatsapp(name: str, what: str, value: str, action: str) -> str:
+def _strip_whatsapp(name: str, what: str, value: str, action: str) -> str:
     """``value`` without a leading ``whatsapp:`` (WhatsApp only; else refused)."""
     if value[: len(WHATSAPP_PREFIX)].lower() != WHATSAPP_PREFIX:
         return value
