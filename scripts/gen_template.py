@@ -21,7 +21,7 @@ import json
 import sys
 import uuid
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -107,6 +107,9 @@ SLOT_ORDER = (
     "answering_machine",
     "call_order",
     "fallback_sms",
+    # the seed's required fields, with their alternatives (issue 11)
+    "recipient_source",
+    "use_content_template",
 )
 
 
@@ -127,12 +130,11 @@ def assign_mappings(specs=F.FIELDS) -> Dict[str, str]:
     return mapping
 
 
-def default_text(spec: F.FieldSpec) -> Optional[str]:
-    """The Controller stores every default as a string (booleans lower case)."""
-    if spec.default is None:
-        return None
-    if isinstance(spec.default, bool):
-        return "true" if spec.default else "false"
+def default_value(spec: F.FieldSpec) -> Union[None, bool, str]:
+    """As Controller exports write defaults: a JSON boolean for a Boolean field,
+    a string for every other kind (an Integer's too: ``"30"``)."""
+    if spec.default is None or isinstance(spec.default, bool):
+        return spec.default
     return str(spec.default)
 
 
@@ -200,7 +202,7 @@ def field_entry(spec: F.FieldSpec, sequence: int, mapping: Dict[str, str]) -> di
         "fieldMapping": mapping[spec.name],
         "fieldRestriction": "Output Only" if spec.output_only else "No Restriction",
         "fieldType": FIELD_TYPES.get(spec.kind, spec.kind),
-        "fieldValue": default_text(spec),
+        "fieldValue": default_value(spec),
         "formColumnSpan": 2 if spec.kind == F.LARGE_TEXT else 1,
         "formEndRow": False,
         "formStartRow": False,
@@ -288,6 +290,7 @@ def _unused_settings() -> dict:
         "elevateUser": False,
         "environment": [],
         "environmentVariablesFieldsRestriction": "No Restriction",
+        "events": [],
         "exitCodeOutput": None,
         "exitCodeProcessingFieldsRestriction": "No Restriction",
         "exitCodeText": None,

@@ -69,7 +69,7 @@ def test_an_api_key_needs_a_valid_account_sid(sandbox, account_sid, problem):
     run = run_task(fields, sandbox.url)
     assert run.rc == 20
     assert run.output["status_description"] == "DATA_VALIDATION_ERROR: " + (
-        problem if account_sid else problem + " Key SID"
+        problem + "." if account_sid else problem + " Key SID."
     )
     assert sandbox.journal == []
 

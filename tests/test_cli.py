@@ -191,3 +191,103 @@ def test_version():
     proc = _run(["--version"])
     assert proc.returncode == 0
     assert proc.stdout.strip() == "1.0.0"
+
+
+# -- issue 11 §5: command-line conventions ---------------------------------------
+
+
+def _without_credentials(sandbox):
+    fields = fields_for(sandbox)
+    del fields["twilio_credentials"]
+    return fields
+
+
+def test_run_takes_missing_credentials_from_the_environment(sandbox, tmp_path):
+    env = cli_env(
+        sandbox.url,
+        TWILIO_ACCOUNT_SID=sandbox.account_sid,
+        TWILIO_AUTH_TOKEN=sandbox.auth_token,
+    )
+    run = run_cli(_without_credentials(sandbox), None, env=env)
+    assert run.rc == 0, run.stderr
+    assert len(sandbox.creates()) == 1
+
+
+def test_run_fields_win_over_the_environment(sandbox):
+    env = cli_env(
+        sandbox.url,
+        TWILIO_ACCOUNT_SID=sandbox.account_sid,
+        TWILIO_AUTH_TOKEN="not-the-token",
+    )
+    run = run_cli(fields_for(sandbox), None, env=env)
+    assert run.rc == 0, run.stderr
+
+
+def test_check_reads_the_account_options_beside_a_fields_file(sandbox, tmp_path):
+    path = tmp_path / "fields.json"
+    path.write_text(json.dumps(_without_credentials(sandbox)))
+    args = ["check", "--fields", str(path), "--account-sid", sandbox.account_sid]
+    env = cli_env(sandbox.url, TWILIO_AUTH_TOKEN=sandbox.auth_token)
+    proc = _run(args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status_description"].startswith("SUCCESS: ")
+
+
+def test_check_and_senders_offer_only_their_options():
+    for command in ("check", "senders"):
+        text = _run([command, "--help"]).stdout
+        assert "--account-sid" in text and "--connect-timeout" in text
+        for option in ("--state-file", "--state-lock-timeout", "--message"):
+            assert option not in text, (command, option)
+
+
+def test_connection_options_work_before_the_command(sandbox):
+    env = cli_env(None)  # no UE_TWILIO_API_URL: only the option points at the sandbox
+    args = ["--api-url", sandbox.url, "--log-level", "DEBUG", "--read-timeout", "5"]
+    proc = _run(
+        args + ["run", "--fields", "-"], env=env, input=json.dumps(fields_for(sandbox))
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "DEBUG API POST {}/2010-04-01/".format(sandbox.url) in proc.stderr
+    proc = _run(["--connect-timeout", "900", "check"], env=env)
+    assert proc.returncode == 20
+    assert (
+        "--connect-timeout: 900 is out of range"
+        in json.loads(proc.stdout)["status_description"]
+    )
+
+
+def test_an_option_after_the_command_wins(sandbox):
+    env = cli_env(None)
+    args = ["--api-url", "http://127.0.0.1:9", "run", "--api-url", sandbox.url]
+    proc = _run(
+        args + ["--fields", "-"], env=env, input=json.dumps(fields_for(sandbox))
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_send_whatsapp_drops_the_prefix_and_sms_refuses_it(sandbox):
+    env = cli_env(
+        sandbox.url,
+        TWILIO_ACCOUNT_SID=sandbox.account_sid,
+        TWILIO_AUTH_TOKEN=sandbox.auth_token,
+    )
+    base = ["send", "--from", "whatsapp:+15005550006", "--to", "whatsapp:+15558675310"]
+    proc = _run(base + ["--action", "whatsapp", "--message", "hi"], env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "the whatsapp: prefix was dropped" in proc.stderr
+    assert sandbox.creates()[0].params["To"] == ["whatsapp:+15558675310"]
+    proc = _run(base + ["--action", "sms", "--message", "hi"], env=env)
+    assert proc.returncode == 20
+    status = json.loads(proc.stdout)["status_description"]
+    assert status.startswith("DATA_VALIDATION_ERROR: Sender: ")
+    assert "drop it, or choose Send WhatsApp Message." in status
+    assert len(sandbox.creates()) == 1
+
+
+def test_check_warns_about_a_proxy_without_a_proxy_type(sandbox, tmp_path):
+    path = tmp_path / "fields.json"
+    path.write_text(json.dumps(fields_for(sandbox, proxy="http://127.0.0.1:9")))
+    proc = _run(["check", "--fields", str(path)], env=cli_env(sandbox.url))
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING Proxy: ignored because Proxy Type is empty" in proc.stderr

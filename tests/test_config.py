@@ -53,10 +53,30 @@ INVALID = {
         {"recipient_list": "+15558675310, call me"},
         "Recipient List",
     ),
-    "recipients newline inside": (
-        {"recipient_list": "+15558675310\n+15558675311"},
+    "recipient with a bad line": (
+        {"recipient_list": "+15558675310\ncall me"},
         "Recipient List",
     ),
+    "recipients from the list, list empty": (
+        {"recipient_source": ["recipient_list"], "recipient_list": ""},
+        "Recipient List",
+    ),
+    "recipients from somewhere else": (
+        {"recipient_source": ["fax"]},
+        "Recipients From",
+    ),
+    "recipients from a file, none given": (
+        {"recipient_source": ["recipient_list_file"]},
+        "Recipient List File",
+    ),
+    "recipient with whatsapp: for SMS": (
+        {"recipient_list": "whatsapp:+15558675310"},
+        "Recipient List",
+    ),
+    "sender with whatsapp: for SMS": ({"sender": "whatsapp:+15005550006"}, "Sender"),
+    "message with NUL": ({"message_body_text": "load\x00failed"}, "Message"),
+    "message with escape": ({"message_body_text": "\x1b[31mred"}, "Message"),
+    "message with DEL": ({"message_body_text": "a\x7f"}, "Message"),
     "recipients too long": (
         {"recipient_list": "+15558675310," * 308},
         "Recipient List",
@@ -193,3 +213,102 @@ def test_message_of_1600_characters_is_accepted(sandbox):
     run = run_task(fields_for(sandbox, message="y" * 1600), sandbox.url)
     assert run.rc == 0
     assert sandbox.creates()[0].params["Body"] == ["y" * 1600]
+
+
+# -- issue 11: the seed's required fields and their alternatives ----------------
+
+
+def test_numbers_one_per_line_are_accepted(sandbox):
+    run = run_task(
+        fields_for(sandbox, recipients="+15558675310\r\n+15558675311\n"), sandbox.url
+    )
+    assert run.rc == 0, run.output["status_description"]
+    assert [e.params["To"] for e in sandbox.creates()] == [
+        ["+15558675310"],
+        ["+15558675311"],
+    ]
+
+
+def test_recipients_from_a_file_need_no_list(sandbox, tmp_path):
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("+15558675310\n")
+    fields = fields_for(
+        sandbox,
+        recipients="",
+        recipient_source=["recipient_list_file"],
+        recipient_list_file=str(numbers),
+    )
+    run = run_task(fields, sandbox.url)
+    assert run.rc == 0, run.output["status_description"]
+    assert run.output["invocation"]["fields"]["recipient_count"] == 1
+
+
+def test_a_content_template_needs_no_message(sandbox):
+    fields = fields_for(
+        sandbox,
+        action="whatsapp_message",
+        message="",
+        use_content_template=True,
+        content_sid="HX" + "0" * 32,
+    )
+    run = run_task(fields, sandbox.url)
+    assert run.rc == 0, run.output["status_description"]
+    assert sandbox.creates()[0].params["ContentSid"] == ["HX" + "0" * 32]
+
+
+def test_use_content_template_needs_the_sid(sandbox):
+    fields = fields_for(sandbox, action="whatsapp_message", use_content_template=True)
+    _assert_refused(sandbox, fields, "Content Template SID")
+
+
+@pytest.mark.parametrize("action", ["sms_message", "whatsapp_message"])
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85"])
+def test_control_characters_are_refused_in_text_messages(sandbox, action, char):
+    fields = fields_for(sandbox, action=action, message="load" + char + "failed")
+    run = _assert_refused(sandbox, fields, "Message")
+    assert (
+        "U+{:04X} at position 5".format(ord(char)) in run.output["status_description"]
+    )
+
+
+def test_tab_and_line_breaks_are_text(sandbox):
+    message = "Nightly load\tfailed\r\nat 02:00"
+    run = run_task(fields_for(sandbox, message=message), sandbox.url)
+    assert run.rc == 0
+    assert sandbox.creates()[0].params["Body"] == [message]
+
+
+def test_the_whatsapp_prefix_is_dropped_for_whatsapp(sandbox):
+    fields = fields_for(
+        sandbox,
+        action="whatsapp_message",
+        sender="whatsapp:+15005550006",
+        recipients="whatsapp:+15558675310, WhatsApp:+15558675311",
+    )
+    run = run_task(fields, sandbox.url)
+    assert run.rc == 0, run.output["status_description"]
+    sent = [(e.params["From"], e.params["To"]) for e in sandbox.creates()]
+    assert sent == [
+        (["whatsapp:+15005550006"], ["whatsapp:+15558675310"]),
+        (["whatsapp:+15005550006"], ["whatsapp:+15558675311"]),
+    ]
+    assert "Sender: the whatsapp: prefix was dropped" in run.stderr
+    assert "prefix was dropped from 2 number(s)" in run.stderr
+    assert run.output["invocation"]["fields"]["sender"] == "+15005550006"
+
+
+def test_the_whatsapp_prefix_for_sms_says_what_to_do(sandbox):
+    fields = fields_for(sandbox, recipients="+15558675311,whatsapp:+15558675310")
+    run = _assert_refused(sandbox, fields, "Recipient List")
+    assert run.output["status_description"] == (
+        "DATA_VALIDATION_ERROR: Recipient List: entry 2 'whatsapp:+15558675310' has "
+        "a whatsapp: prefix; drop it, or choose Send WhatsApp Message."
+    )
+
+
+def test_a_proxy_without_a_proxy_type_is_ignored_with_a_warning(sandbox):
+    fields = fields_for(sandbox, proxy="http://127.0.0.1:9")
+    run = run_task(fields, sandbox.url)
+    assert run.rc == 0  # sent directly, as before
+    assert "Proxy: ignored because Proxy Type is empty" in run.stderr
+    assert run.output["invocation"]["fields"]["proxy_type"] is None

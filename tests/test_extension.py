@@ -249,3 +249,38 @@ def test_a_failing_progress_update_does_not_fail_the_task(sandbox, monkeypatch):
     ran = _run(fields_for(sandbox, recipients="+15558675310, +15558675311"))
     assert ran.result.rc == 0
     assert ran.stderr.count("Progress update failed (RuntimeError)") == 1
+
+
+def _form_defaults():
+    """A new task's fields as the agent receives them: the template's defaults
+    (a Choice as a one-item list, an Integer as a number)."""
+    template = json.loads(
+        (runner.REPO / "src" / "templates" / "template.json").read_text("utf-8")
+    )
+    fields = {}
+    for field in template["fields"]:
+        if field["fieldRestriction"] == "Output Only":
+            continue
+        value = field["fieldValue"]
+        if field["fieldType"] == "Choice":
+            value = [value] if value is not None else []
+        elif field["fieldType"] == "Integer" and value is not None:
+            value = int(value)
+        fields[field["name"]] = value
+    return fields
+
+
+def test_a_task_saved_with_the_forms_defaults_runs(sandbox):
+    """Recipients From and Use Content Template at their defaults: the seed's
+    Recipient List and Message are what the task sends."""
+    fields = _form_defaults()
+    assert fields["recipient_source"] == ["recipient_list"]
+    assert fields["use_content_template"] is False
+    fields.update(
+        fields_for(sandbox, recipients="+15558675310\n+15558675311", message="hi")
+    )
+    ran = _run(fields)
+    output = _output(ran)
+    assert ran.result.rc == 0, ran.result.message
+    assert output["result"]["stats"]["msg_queued_count"] == 2
+    assert [e.params["Body"] for e in sandbox.creates()] == [["hi"], ["hi"]]

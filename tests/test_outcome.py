@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ue_twilio import outcome
+from ue_twilio.echo import ECHO_KEYS
 from ue_twilio.exceptions import AuthenticationError, TwilioConnectionError
 from ue_twilio.results import (
     FAILED,
@@ -53,7 +54,7 @@ def test_run_wide_error_wins_over_counts():
     assert code == 2
     assert status == (
         "AUTHENTICATION_ERROR: Account cannot be authenticated. "
-        "Twilio error 20003: Authenticate"
+        "Twilio error 20003: Authenticate."
     )
     assert outcome.verdict(_results(QUEUED), TwilioConnectionError("x"))[0] == 10
 
@@ -111,6 +112,8 @@ def test_crash_outcome_is_still_valid_output():
     crashed = outcome.crash_outcome(KeyError("boom"))
     data = json.loads(crashed.output_json())
     assert crashed.exit_code == data["exit_code"] == 1
-    assert data["status_description"] == "FAIL: Unexpected error: KeyError"
+    assert data["status_description"] == "FAIL: Unexpected error: KeyError."
+    assert set(data["invocation"]["fields"]) == set(ECHO_KEYS)
+    assert not any(data["invocation"]["fields"].values())
     assert data["changed"] is False
     assert data["result"]["stats"]["msg_queued_count"] == 0

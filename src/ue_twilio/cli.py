@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ._version import __version__
 from .exceptions import Cancelled, TwilioTaskError, ValidationError
@@ -24,6 +24,7 @@ from .fields import SMS, VOICE, WHATSAPP
 from .filereader import read_descriptor, read_regular_file
 from .live import Snapshot
 from .outcome import Outcome, crash_outcome
+from .readers import is_empty, read_credential
 from .regions import EDGE_LABELS, REGION_LABELS
 from .settings import Settings, lock_wait_problem, timeout_problem
 from .task import Task, early_outcome
@@ -31,6 +32,10 @@ from .task import Task, early_outcome
 ACTIONS = {"sms": SMS, "whatsapp": WHATSAPP, "voice": VOICE}
 FIELDS_OPTION = "--fields"
 MAX_FIELDS_BYTES = 10 * 1000 * 1000
+COMMAND_FIELDS_HELP = (
+    "JSON file of the fields ('-' = stdin); the account options fill what it "
+    "leaves empty"
+)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -109,8 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ue-twilio",
         description="Send SMS, WhatsApp and voice messages via Twilio.",
+        epilog="The connection options are accepted before the command too: "
+        "ue-twilio --connect-timeout 5 check ...",
     )
     parser.add_argument("--version", action="version", version=__version__)
+    _connection_options(parser, GLOBAL_DEFAULTS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     _add_run(commands)
@@ -127,20 +135,51 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+# The connection options live on the main parser (with these defaults) and on
+# every command that talks to Twilio (without defaults, so that an option given
+# before the command is not reset by the command's parser).
+GLOBAL_DEFAULTS = {
+    "api_url": None,
+    "log_level": "INFO",
+    "connect_timeout": None,
+    "read_timeout": None,
+}
+
+
+def _connection_options(
+    parser: argparse.ArgumentParser, defaults: Optional[Dict[str, Any]] = None
+) -> None:
+    """--api-url, --log-level and the timeouts: for every command that connects."""
+
+    def default(name: str):
+        return argparse.SUPPRESS if defaults is None else defaults[name]
+
     parser.add_argument(
         "--api-url",
+        default=default("api_url"),
         help="Twilio base URL (default: $UE_TWILIO_API_URL or https://api.twilio.com)",
     )
     parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level",
+        default=default("log_level"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
     )
     parser.add_argument(
-        "--connect-timeout", type=_seconds, help="seconds, 0.1-600 (default 10)"
+        "--connect-timeout",
+        type=_seconds,
+        default=default("connect_timeout"),
+        help="seconds, 0.1-600 (default 10)",
     )
     parser.add_argument(
-        "--read-timeout", type=_seconds, help="seconds, 0.1-600 (default 30)"
+        "--read-timeout",
+        type=_seconds,
+        default=default("read_timeout"),
+        help="seconds, 0.1-600 (default 30)",
     )
+
+
+def _state_options(parser: argparse.ArgumentParser) -> None:
+    """Only ``run`` and ``send`` send, so only they keep a resend record."""
     parser.add_argument(
         "--state-file", help="resend state for resend_policy unsent_only"
     )
@@ -178,7 +217,7 @@ def _credentials(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _credential_fields(args: argparse.Namespace) -> Dict[str, Any]:
+def _credential_fields(args: Any) -> Dict[str, Any]:
     """The account fields from the options: an API key when one is given."""
     if args.api_key:
         credentials = {"user": args.api_key, "password": args.api_secret}
@@ -194,12 +233,58 @@ def _credential_fields(args: argparse.Namespace) -> Dict[str, Any]:
     }
 
 
+def _environment_credentials() -> Dict[str, Any]:
+    """The account fields from Twilio's variables, as ``send`` reads them."""
+    env = os.environ.get
+    return _credential_fields(
+        argparse.Namespace(
+            account_sid=env("TWILIO_ACCOUNT_SID"),
+            auth_token=env("TWILIO_AUTH_TOKEN"),
+            api_key=env("TWILIO_API_KEY"),
+            api_secret=env("TWILIO_API_SECRET"),
+            region=env("TWILIO_REGION"),
+            edge=env("TWILIO_EDGE"),
+        )
+    )
+
+
+def _fill_gaps(fields: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
+    """``fields`` with what it leaves empty taken from ``extra``: the fields win.
+
+    Twilio Credentials count as given when either part is, in either shape.
+    """
+    merged = dict(fields)
+    for name, value in extra.items():
+        if name == "twilio_credentials":
+            if _has_credentials(fields):
+                continue
+            merged.pop(name + ".user", None)
+            merged.pop(name + ".password", None)
+        elif not is_empty(fields.get(name)):
+            continue
+        merged[name] = value
+    return merged
+
+
+def _has_credentials(fields: Mapping[str, Any]) -> bool:
+    try:
+        return read_credential(fields, "twilio_credentials") != (None, None)
+    except ValidationError:  # not a credential: the task says so
+        return True
+
+
 def _add_run(commands) -> None:
     run = commands.add_parser("run", help="run the task from a JSON fields file")
     run.add_argument(
-        "--fields", required=True, help="JSON file of the fields ('-' = stdin)"
+        "--fields",
+        required=True,
+        help="JSON file of the fields ('-' = stdin); Twilio Credentials, Account "
+        "SID, Region and Edge left empty there come from $TWILIO_ACCOUNT_SID, "
+        "$TWILIO_AUTH_TOKEN, $TWILIO_API_KEY, $TWILIO_API_SECRET, $TWILIO_REGION "
+        "and $TWILIO_EDGE",
     )
-    _common(run)
+    _connection_options(run)
+    _state_options(run)
     run.set_defaults(handler=_run)
 
 
@@ -242,7 +327,8 @@ def _add_send(commands) -> None:
     send.add_argument("--status-callback", help="https:// URL for status callbacks")
     _voice_options(send)
     _credentials(send)
-    _common(send)
+    _connection_options(send)
+    _state_options(send)
     send.set_defaults(handler=_send)
 
 
@@ -280,11 +366,9 @@ def _add_check(commands) -> None:
     check = commands.add_parser(
         "check", help="test the credentials and proxy; sends nothing"
     )
-    check.add_argument(
-        "--fields", help="JSON file of the fields ('-' = stdin); else the options"
-    )
+    check.add_argument("--fields", help=COMMAND_FIELDS_HELP)
     _credentials(check)
-    _common(check)
+    _connection_options(check)
     check.set_defaults(handler=_check)
 
 
@@ -292,11 +376,9 @@ def _add_senders(commands) -> None:
     senders = commands.add_parser(
         "senders", help="list the account's phone numbers and Messaging Services"
     )
-    senders.add_argument(
-        "--fields", help="JSON file of the fields ('-' = stdin); else the options"
-    )
+    senders.add_argument("--fields", help=COMMAND_FIELDS_HELP)
     _credentials(senders)
-    _common(senders)
+    _connection_options(senders)
     senders.set_defaults(handler=_senders)
 
 
@@ -313,18 +395,19 @@ def _senders(args: argparse.Namespace, signals: _Signals) -> int:
 
 
 def _command(command, args: argparse.Namespace) -> int:
-    """A template command from --fields or from the credential options."""
+    """A template command from --fields and the credential options (the
+    file wins where both give a value)."""
+    fields = _credential_fields(args)
     if args.fields:
-        fields = _load_fields(args.fields)
-    else:
-        fields = _credential_fields(args)
+        fields = _fill_gaps(_load_fields(args.fields), fields)
     outcome = command(fields, _settings(args), _stderr_logger(args.log_level))
     _emit(outcome)
     return outcome.exit_code
 
 
 def _run(args: argparse.Namespace, signals: _Signals) -> int:
-    return _execute(_load_fields(args.fields), args, signals)
+    fields = _fill_gaps(_load_fields(args.fields), _environment_credentials())
+    return _execute(fields, args, signals)
 
 
 def _load_fields(path: str) -> Dict[str, Any]:
@@ -393,9 +476,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         api_url=args.api_url,
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
-        state_file=args.state_file,
+        state_file=getattr(args, "state_file", None),
         state_file_label="--state-file",
-        state_lock_timeout=args.state_lock_timeout,
+        state_lock_timeout=getattr(args, "state_lock_timeout", None),
     )
 
 

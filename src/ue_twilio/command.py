@@ -15,10 +15,10 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from ._version import EXTENSION_NAME, __version__
 from .account import TwilioAccount, read_account
 from .client import OK, RATE_LIMITED, Reply
-from .exceptions import TwilioTaskError, ValidationError
+from .exceptions import TwilioTaskError, ValidationError, sentence
 from .logsafe import SafeLog
 from .outcome import Outcome
-from .proxy import ProxyConfig, echo_no_proxy, parse_proxy
+from .proxy import ProxyConfig, echo_no_proxy, ignored_proxy_notices, parse_proxy
 from .ratelimit import backoff_delay
 from .readers import read_choice, read_credential, read_text
 from .redact import MASK, redactor_for, redactor_for_raw, scrub_tree
@@ -58,13 +58,15 @@ def run_command(
         proxy = parse_proxy(raw_fields)
         redactor = redactor_for(account.auth_user, account.secret, proxy)
         log = SafeLog(logger, redactor)
+        for notice in ignored_proxy_notices(raw_fields):
+            log.warning(notice)
         status, result = work(account, proxy, settings, log)
         exit_code = 0
     except TwilioTaskError as exc:
         exit_code, status = exc.exit_code, exc.status_description
     except Exception as exc:  # noqa: BLE001 - the command must always answer
         exit_code = 1
-        status = "FAIL: Unexpected error: {}".format(type(exc).__name__)
+        status = sentence("FAIL: Unexpected error: {}".format(type(exc).__name__))
     status = redactor(status)
     if exit_code != 0:
         log.error(status)

@@ -10,7 +10,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from . import fields as f
@@ -27,7 +27,7 @@ from .phone import (
     show,
     split_entries,
 )
-from .proxy import ProxyConfig, parse_proxy
+from .proxy import ProxyConfig, ignored_proxy_notices, parse_proxy
 from .readers import (
     label,
     read_boolean,
@@ -40,6 +40,11 @@ MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 MAX_DUPLICATE_NOTICES = 10
 MAX_FILE_BYTES = 20 * 1000 * 1000
+WHATSAPP_PREFIX = "whatsapp:"
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls. No SMS
+# or WhatsApp text needs them, and a NUL or escape sequence reaching a phone
+# or a log is at best garbage.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 Cancel = Optional[Callable[[], bool]]
 
 
@@ -101,8 +106,8 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
         raise ValidationError("Fields", "expected a mapping of field names to values")
     action = read_choice(raw, "action") or f.SMS
     account = read_account(raw)
-    sender = _sender(raw, action)
-    listed, recipients, notices = _recipients(raw, cancelled)
+    sender, sender_notices = _sender(raw, action)
+    listed, recipients, notices = _recipients(raw, action, cancelled)
     config = TaskConfig(
         action=action,
         account=account,
@@ -111,22 +116,30 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
         message=None,
         listed_recipients=listed,
         recipient_file=read_text(raw, "recipient_list_file"),
-        notices=notices,
+        notices=sender_notices + notices,
     )
     _message_and_template(raw, config)
     _voice_options(raw, config)
     _run_options(raw, config)
     _delivery_options(raw, config)
     config.proxy = parse_proxy(raw, cancelled)
+    config.notices.extend(ignored_proxy_notices(raw))
     return config
 
 
-def _sender(raw: Mapping, action: str) -> str:
-    sender = _required_text(raw, "sender").strip()
-    if is_e164(sender):
-        return sender
-    if MESSAGING_SERVICE_SID.fullmatch(sender) and action != f.VOICE:
-        return sender
+def _sender(raw: Mapping, action: str) -> Tuple[str, List[str]]:
+    """The Sender, and a notice when its whatsapp: prefix was dropped."""
+    given = _required_text(raw, "sender").strip()
+    sender = _strip_whatsapp("sender", show(given), given, action)
+    notices = []
+    if sender != given:
+        notices.append(
+            "Sender: the whatsapp: prefix was dropped; the task adds it itself."
+        )
+    if is_e164(sender) or (
+        MESSAGING_SERVICE_SID.fullmatch(sender) and action != f.VOICE
+    ):
+        return sender, notices
     problem = "{} is not a phone number in E.164 format ({})".format(
         show(sender), E164_HINT
     )
@@ -142,56 +155,97 @@ def _required_text(raw: Mapping, name: str) -> str:
     return value
 
 
-def _recipients(raw: Mapping, cancelled: Cancel):
-    listed = _listed_recipients(raw)
+def _recipients(raw: Mapping, action: str, cancelled: Cancel):
+    """(listed, all unique, notices).
+
+    Recipients From makes the form require one field; at run time numbers from
+    either field will do, as before the choice existed (a task saved with only
+    a file keeps working after an upgrade), except that 'Recipient List File'
+    needs the file.
+    """
+    numbers = _Numbers(action)
+    listed = numbers.listed(raw)
     path = (read_text(raw, "recipient_list_file") or "").strip()
-    from_file = _file_recipients(path, cancelled) if path else []
+    if read_choice(raw, "recipient_source") == f.FROM_FILE and not path:
+        raise ValidationError(label("recipient_list_file"), "is required")
+    from_file = numbers.from_file(path, cancelled) if path else []
     if not listed and not from_file:
         raise ValidationError(
             label("recipient_list"), "at least one number is required"
         )
     unique, repeated = dedupe(listed + from_file)
-    return listed, unique, _duplicate_notices(repeated)
+    return listed, unique, numbers.notices() + _duplicate_notices(repeated)
 
 
-def _listed_recipients(raw: Mapping) -> List[str]:
-    name = "recipient_list"
-    text = read_text(raw, name) or ""
-    limit = f.BY_NAME[name].max_length
-    if len(text) > limit:
-        problem = "is {} characters long; at most {} are allowed".format(
-            len(text), limit
-        )
-        raise ValidationError(label(name), problem)
-    return [
-        _e164(name, "entry {}".format(position), entry)
-        for position, entry in split_entries(text)
-    ]
+class _Numbers:
+    """E.164 numbers of the Recipient List and File; a ``whatsapp:`` prefix is
+    dropped for WhatsApp (the task adds it) and refused for SMS and voice."""
 
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.prefixed = 0
 
-def _e164(name: str, where: str, entry: str) -> str:
-    if not is_e164(entry):
-        problem = "{} {} is not an E.164 number ({})".format(
-            where, show(entry), E164_HINT
-        )
-        raise ValidationError(label(name), problem)
-    return entry
-
-
-def _file_recipients(path: str, cancelled: Cancel) -> List[str]:
-    name = "recipient_list_file"
-    data = read_regular_file(path, label(name), MAX_FILE_BYTES, cancelled)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError(label(name), "is not UTF-8 text") from None
-    numbers: List[str] = []
-    for line_number, entry in parse_file_lines(io.StringIO(text, newline=None)):
-        numbers.append(_e164(name, "line {}:".format(line_number), entry))
-        if len(numbers) > MAX_FILE_RECIPIENTS:
-            problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
+    def listed(self, raw: Mapping) -> List[str]:
+        name = "recipient_list"
+        text = read_text(raw, name) or ""
+        limit = f.BY_NAME[name].max_length
+        if len(text) > limit:
+            problem = "is {} characters long; at most {} are allowed".format(
+                len(text), limit
+            )
             raise ValidationError(label(name), problem)
-    return numbers
+        return [
+            self.e164(name, "entry {}".format(position), entry)
+            for position, entry in split_entries(text)
+        ]
+
+    def from_file(self, path: str, cancelled: Cancel) -> List[str]:
+        name = "recipient_list_file"
+        data = read_regular_file(path, label(name), MAX_FILE_BYTES, cancelled)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(label(name), "is not UTF-8 text") from None
+        numbers: List[str] = []
+        for line_number, entry in parse_file_lines(io.StringIO(text, newline=None)):
+            numbers.append(self.e164(name, "line {}:".format(line_number), entry))
+            if len(numbers) > MAX_FILE_RECIPIENTS:
+                problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
+                raise ValidationError(label(name), problem)
+        return numbers
+
+    def e164(self, name: str, where: str, entry: str) -> str:
+        number = _strip_whatsapp(
+            name, "{} {}".format(where, show(entry)), entry, self.action
+        )
+        if number != entry:
+            self.prefixed += 1
+        if not is_e164(number):
+            problem = "{} {} is not an E.164 number ({})".format(
+                where, show(entry), E164_HINT
+            )
+            raise ValidationError(label(name), problem)
+        return number
+
+    def notices(self) -> List[str]:
+        if not self.prefixed:
+            return []
+        return [
+            "Recipient List: the whatsapp: prefix was dropped from {} number(s); "
+            "the task adds it itself.".format(self.prefixed)
+        ]
+
+
+def _strip_whatsapp(name: str, what: str, value: str, action: str) -> str:
+    """``value`` without a leading ``whatsapp:`` (WhatsApp only; else refused)."""
+    if value[: len(WHATSAPP_PREFIX)].lower() != WHATSAPP_PREFIX:
+        return value
+    if action != f.WHATSAPP:
+        problem = (
+            "{} has a whatsapp: prefix; drop it, or choose Send WhatsApp Message"
+        ).format(what)
+        raise ValidationError(label(name), problem)
+    return value[len(WHATSAPP_PREFIX) :].strip()
 
 
 def _duplicate_notices(repeated: List[str]) -> List[str]:
@@ -212,18 +266,34 @@ def _message_and_template(raw: Mapping, config: TaskConfig) -> None:
     if config.action == f.WHATSAPP:
         config.content_sid = _content_sid(raw)
         config.content_variables = _content_variables(raw, config.content_sid)
+        if config.content_sid is None and read_boolean(raw, "use_content_template"):
+            problem = "is required with Use Content Template"
+            raise ValidationError(label("content_sid"), problem)
     message = read_text(raw, "message_body_text")
     if message is not None and not message.strip():
         message = None
     if message is None and config.content_sid is None:
         raise ValidationError(label("message_body_text"), "is required")
-    limit = f.BY_NAME["message_body_text"].max_length
-    if message is not None and len(message) > limit:
+    if message is not None:
+        _check_text(message, config.action)
+    config.message = message
+
+
+def _check_text(message: str, action: str) -> None:
+    name = "message_body_text"
+    limit = f.BY_NAME[name].max_length
+    if len(message) > limit:
         problem = "is {} characters long; at most {} are allowed".format(
             len(message), limit
         )
-        raise ValidationError(label("message_body_text"), problem)
-    config.message = message
+        raise ValidationError(label(name), problem)
+    control = CONTROL_CHARACTERS.search(message)
+    if control and action != f.VOICE:  # voice: twiml.check_speakable says why
+        problem = (
+            "contains the control character U+{:04X} at position {}; only tab, "
+            "line feed and carriage return are allowed"
+        ).format(ord(control.group()), control.start() + 1)
+        raise ValidationError(label(name), problem)
 
 
 def _content_sid(raw: Mapping) -> Optional[str]:

@@ -1,7 +1,9 @@
 """``invocation.fields`` of the Extension Output: what the task was asked to do.
 
 Credentials are only ever shown as ``****``. When validation failed the raw
-values are echoed best-effort, so the output exists on every exit path.
+values are echoed best-effort, so the output exists on every exit path; every
+path has the same keys (ECHO_KEYS), null where a value is not known (such as
+``recipient_count`` before the numbers were validated).
 """
 
 from __future__ import annotations
@@ -17,6 +19,54 @@ from .redact import MASK
 
 MAX_ECHO_CHARS = 4000
 _PROXY_KEYS = ("proxy", "proxy_type", "proxy_ca_bundle_file")
+
+# Every key of ``invocation.fields``, in order, on every exit path: the seed's
+# thirteen first, then ours. A value not known on a path is null.
+ECHO_KEYS = (
+    "action",
+    "twilio_credentials_user",
+    "twilio_credentials_password",
+    "sender",
+    "recipient_list",
+    "message_body_text",
+    "call_max_duration",
+    "answer_timeout",
+    "proxy",
+    "proxy_type",
+    "proxy_ca_bundle_file",
+    "proxy_credentials_user",
+    "proxy_credentials_password",
+    "recipient_list_file",
+    "recipient_count",
+    "max_concurrent_requests",
+    "wait_for_delivery",
+    "delivery_timeout",
+    "content_sid",
+    "content_variables",
+    "resend_policy",
+    "account_sid",
+    "twilio_region",
+    "twilio_edge",
+    "validity_period",
+    "smart_encoding",
+    "status_callback_url",
+    "voice_name",
+    "voice_language",
+    "voice_repeat",
+    "answering_machine",
+    "call_order",
+    "fallback_sms",
+)
+
+
+def complete(echoed: Mapping[str, Any]) -> Dict[str, Any]:
+    """Exactly ECHO_KEYS, in order; what ``echoed`` lacks is null."""
+    return {key: echoed.get(key) for key in ECHO_KEYS}
+
+
+def blank_echo() -> Dict[str, Any]:
+    """The echo when nothing about the fields is known (a crash)."""
+    return complete({})
 
 
 def echo_config(config: TaskConfig) -> Dict[str, Any]:
@@ -55,7 +105,7 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
         }
     )
     echoed.update(_voice_echo(config))
-    return echoed
+    return complete(echoed)
 
 
 def _voice_echo(config: TaskConfig) -> Dict[str, Any]:
@@ -83,7 +133,7 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
     action = _safe_choice(raw, "action") or f.SMS
     voice = action == f.VOICE
     recipients = _text(raw, "recipient_list")
-    return {
+    echoed = {
         "action": action,
         **_masked(raw, "twilio_credentials"),
         "sender": _text(raw, "sender"),
@@ -114,7 +164,12 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
         "answering_machine": _safe_choice(raw, "answering_machine") if voice else None,
         "call_order": _safe_choice(raw, "call_order") if voice else None,
         "fallback_sms": _boolean(raw, "fallback_sms") if voice else None,
+        "max_concurrent_requests": _integer(raw, "max_concurrent_requests"),
+        "delivery_timeout": _integer(raw, "delivery_timeout")
+        if raw.get("wait_for_delivery") is True
+        else None,
     }
+    return complete(echoed)
 
 
 def _credential_keys(name: str):

@@ -21,7 +21,13 @@ class TwilioTaskError(Exception):
 
     @property
     def status_description(self) -> str:
-        return "{}: {}".format(self.classification, self.description)
+        return "{}: {}".format(self.classification, sentence(self.description))
+
+
+def sentence(text: str) -> str:
+    """End ``text`` with exactly one period, as the seed writes every status."""
+    text = text.rstrip()
+    return text if text.endswith(".") else text + "."
 
 
 class ValidationError(TwilioTaskError):

@@ -35,6 +35,9 @@ AMD_IGNORE = "ignore"
 AMD_LEAVE_MESSAGE = "leave_message"
 AMD_COUNT_AS_UNANSWERED = "count_as_unanswered"
 
+FROM_LIST = "recipient_list"
+FROM_FILE = "recipient_list_file"
+
 CALL_ALL_AT_ONCE = "all_at_once"
 CALL_ONE_BY_ONE = "one_by_one_until_answered"
 
@@ -115,28 +118,51 @@ FIELDS: Tuple[FieldSpec, ...] = (
         required=True,
     ),
     FieldSpec(
+        "recipient_source",
+        "Recipients From",
+        CHOICE,
+        "Which field must hold the numbers: the Recipient List, or a Recipient "
+        "List File on the agent (the Recipient List is then optional and its "
+        "numbers are sent too).",
+        required=True,
+        default=FROM_LIST,
+        choices=((FROM_LIST, "Recipient List"), (FROM_FILE, "Recipient List File")),
+    ),
+    FieldSpec(
         "recipient_list",
         "Recipient List",
         LARGE_TEXT,
-        "Comma-separated E.164 numbers, e.g. +15558675310, +447700900123. "
-        "A number listed twice is sent once.",
+        "E.164 numbers separated by commas or newlines, e.g. +15558675310, "
+        "+447700900123. A number listed twice is sent once.",
         max_length=4000,
+        require_if=("recipient_source", (FROM_LIST,)),
     ),
     FieldSpec(
         "recipient_list_file",
         "Recipient List File",
         TEXT,
-        "Optional path, on the agent, of a UTF-8 file of E.164 numbers separated "
-        "by newlines or commas (# starts a comment); up to 100,000 numbers, "
-        "added after the Recipient List.",
+        "Path, on the agent, of a UTF-8 file of E.164 numbers separated by "
+        "newlines or commas (# starts a comment); up to 100,000 numbers, added "
+        "after the Recipient List.",
+        require_if=("recipient_source", (FROM_FILE,)),
+    ),
+    FieldSpec(
+        "use_content_template",
+        "Use Content Template",
+        BOOLEAN,
+        "Send an approved WhatsApp template (Content Template SID); the Message "
+        "is then optional.",
+        default=False,
+        show_if=("action", (WHATSAPP,)),
     ),
     FieldSpec(
         "message_body_text",
         "Message",
         LARGE_TEXT,
         "The text to send (1-1600 characters). For a voice message it is read "
-        "aloud. Optional for WhatsApp when a Content Template SID is set.",
+        "aloud. Optional for WhatsApp with Use Content Template.",
         max_length=1600,
+        require_if=("use_content_template", ("false",)),
     ),
     FieldSpec(
         "content_sid",
@@ -340,8 +366,8 @@ FIELDS: Tuple[FieldSpec, ...] = (
         TEXT,
         "Path to a PEM bundle used as the only trust store: it must hold the CA "
         "of the proxy and the CA that signs the Twilio certificate you see "
-        "through the proxy.",
-        show_if=("proxy_type", HTTPS_PROXY_TYPES),
+        "through the proxy (also with an HTTP proxy that intercepts TLS).",
+        show_if=("proxy_type", _ALL_PROXY_TYPES),
     ),
     FieldSpec(
         "proxy_credentials",

@@ -12,7 +12,8 @@ from itertools import islice
 from typing import Any, Dict, List, Mapping, Optional
 
 from ._version import EXTENSION_NAME, __version__
-from .exceptions import TwilioTaskError
+from .echo import blank_echo
+from .exceptions import TwilioTaskError, sentence
 from .results import (
     NOT_CALLED,
     NOT_SENT,
@@ -72,12 +73,12 @@ def verdict(
     if cancelled:
         if queued:  # the seed's text for 21, always; the details go to STDERR
             return 21, PARTIAL
-        return 1, "FAIL: " + cancel_details(results, delivered) + "."
+        return 1, sentence("FAIL: " + cancel_details(results, delivered))
     if queued == len(results):
         return (22, NOT_DELIVERED) if undelivered else (0, SUCCESS)
     if queued:
         return 21, PARTIAL
-    return 1, "FAIL: No message could be queued. " + _first_failure(results)
+    return 1, sentence("FAIL: No message could be queued. " + _first_failure(results))
 
 
 def cancel_details(
@@ -214,8 +215,9 @@ def summary_line(
 
 
 def crash_outcome(exc: BaseException) -> Outcome:
-    """The last resort of a front end: still an exit code and valid output."""
-    status = "FAIL: Unexpected error: {}".format(type(exc).__name__)
+    """The last resort of a front end: still an exit code and valid output,
+    with every key of ``invocation.fields`` (all null: nothing is known)."""
+    status = sentence("FAIL: Unexpected error: {}".format(type(exc).__name__))
     result = {"stats": stats([]), "recipients": []}
-    output = build_output(1, status, {}, result)
+    output = build_output(1, status, blank_echo(), result)
     return Outcome(1, status, output, status)

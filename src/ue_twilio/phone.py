@@ -13,6 +13,7 @@ E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 E164_HINT = "E.164 is + then the country code and number, at most 15 digits, no spaces"
 MAX_FILE_RECIPIENTS = 100000
 _SHOW_LIMIT = 40
+_SEPARATORS = re.compile(r"[,\r\n]")
 
 
 def is_e164(value: str) -> bool:
@@ -26,9 +27,10 @@ def show(value: str) -> str:
 
 
 def split_entries(text: str) -> Iterable[Tuple[int, str]]:
-    """Yield (position, entry) for each non-empty comma-separated entry."""
+    """Yield (position, entry) for each non-empty entry; entries are separated
+    by commas or line breaks (a Recipient List pasted one number a line)."""
     position = 0
-    for part in text.split(","):
+    for part in _SEPARATORS.split(text):
         entry = part.strip()
         if entry:
             position += 1

@@ -14,7 +14,7 @@ import base64
 import ipaddress
 import re
 import ssl
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -274,6 +274,19 @@ def parse_proxy(raw_fields: Mapping, cancelled=None) -> Optional[ProxyConfig]:
     bundle = _parse_bundle(raw_fields, cancelled)
     user, password = _parse_credentials(raw_fields, proxy_type)
     return ProxyConfig(proxy_type, url, bundle, user, password)
+
+
+def ignored_proxy_notices(raw_fields: Mapping) -> List[str]:
+    """A Proxy without a Proxy Type (a fields file can say so, the form cannot)
+    is not used: say so rather than connect directly without a word."""
+    if _safe_choice(raw_fields, "proxy_type") is not None:
+        return []
+    if not (_safe_text(raw_fields, "proxy") or "").strip():
+        return []
+    return [
+        "Proxy: ignored because Proxy Type is empty; the task connects to "
+        "Twilio directly. Choose a Proxy Type to use the proxy."
+    ]
 
 
 def echo_no_proxy(raw_fields: Mapping) -> Dict[str, Optional[str]]:

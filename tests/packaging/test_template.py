@@ -51,10 +51,9 @@ def _pool(mapping: str):
 
 
 def _default(spec):
-    if spec.default is None:
-        return None
-    if isinstance(spec.default, bool):
-        return str(spec.default).lower()
+    """As real Controller exports: JSON booleans, every other value a string."""
+    if spec.default is None or isinstance(spec.default, bool):
+        return spec.default
     return str(spec.default)
 
 
@@ -136,7 +135,7 @@ def test_defaults_are_valid_choices_and_within_limits(template):
         if field["fieldType"] == "Integer":
             assert field["intFieldMin"] <= int(value) <= field["intFieldMax"]
         if field["fieldType"] == "Boolean":
-            assert value in ("true", "false")
+            assert value in (True, False)
 
 
 def test_field_mappings_come_from_the_right_pools(template):
@@ -234,7 +233,13 @@ def test_conditional_display(by_name):
         assert field["requireIfVisible"] is True
     proxy_values = {
         "proxy": {F.PROXY_HTTP, F.PROXY_HTTPS, F.PROXY_HTTPS_CREDS, F.PROXY_HTTP_CREDS},
-        "proxy_ca_bundle_file": set(F.HTTPS_PROXY_TYPES),
+        # every type: an HTTP proxy that intercepts TLS needs it for Twilio
+        "proxy_ca_bundle_file": {
+            F.PROXY_HTTP,
+            F.PROXY_HTTPS,
+            F.PROXY_HTTPS_CREDS,
+            F.PROXY_HTTP_CREDS,
+        },
         "proxy_credentials": set(F.CREDENTIAL_PROXY_TYPES),
     }
     for name, values in proxy_values.items():
@@ -321,3 +326,65 @@ def test_icon_is_mostly_red_with_white_and_transparent_corners():
     assert rows[0][0][3] == 0 and rows[47][47][3] == 0  # transparent corners
     assert rows[20][24][:3] == draw_icon.WHITE  # a dot
     assert rows[28][24][:3] == draw_icon.RED  # the bubble
+
+
+def _form_defaults(template) -> dict:
+    """Each field's value in a new task: its default, or empty."""
+    return {f["fieldMapping"]: f["fieldValue"] for f in template["fields"]}
+
+
+def _required_in_a_new_task(field, defaults) -> bool:
+    """How the Controller marks a field of a new, untouched task."""
+    if field["required"]:
+        return True
+    condition = field["requireIfField"]
+    if condition is None:
+        return False
+    value = defaults[condition]
+    value = str(value).lower() if isinstance(value, bool) else value
+    return value in field["requireIfFieldValue"].split(",")
+
+
+def test_the_seeds_required_fields_are_required_under_the_forms_defaults(template):
+    defaults = _form_defaults(template)
+    required = {
+        f["name"] for f in template["fields"] if _required_in_a_new_task(f, defaults)
+    }
+    assert required >= {
+        "action",
+        "twilio_credentials",
+        "sender",
+        "recipient_list",
+        "message_body_text",
+    }
+    assert "recipient_list_file" not in required
+
+
+def test_the_alternatives_stay_possible(by_name):
+    """Recipients From = Recipient List File requires the file instead of the
+    list; Use Content Template (WhatsApp) lifts the Message's requirement."""
+    source = by_name["recipient_source"]
+    assert source["fieldValue"] == F.FROM_LIST
+    listed = by_name["recipient_list"]
+    assert listed["requireIfField"] == source["fieldMapping"]
+    assert listed["requireIfFieldValue"] == F.FROM_LIST
+    file_field = by_name["recipient_list_file"]
+    assert file_field["requireIfField"] == source["fieldMapping"]
+    assert file_field["requireIfFieldValue"] == F.FROM_FILE
+    assert file_field["showIfField"] is None  # both always shown: no lost values
+    template_flag = by_name["use_content_template"]
+    assert template_flag["fieldValue"] is False
+    assert template_flag["showIfFieldValue"] == F.WHATSAPP
+    message = by_name["message_body_text"]
+    assert message["requireIfField"] == template_flag["fieldMapping"]
+    assert message["requireIfFieldValue"] == "false"
+
+
+def test_boolean_defaults_are_json_booleans(template):
+    booleans = [f for f in template["fields"] if f["fieldType"] == "Boolean"]
+    assert booleans
+    for field in booleans:
+        assert field["fieldValue"] in (True, False, None), field["name"]
+    for field in template["fields"]:
+        if field["fieldType"] == "Integer" and field["fieldValue"] is not None:
+            assert isinstance(field["fieldValue"], str), field["name"]  # "30"

@@ -61,7 +61,7 @@ def test_endless_429_gives_up_after_10_retries(sandbox, action):
     assert run.rc == 1
     assert run.output["status_description"] == (
         "FAIL: No message could be queued. {}: Twilio error 20429: still rate "
-        "limited after 10 retries: Too Many Requests".format(THREE[0])
+        "limited after 10 retries: Too Many Requests.".format(THREE[0])
     )
     assert_counts(run, 3, queued=0, refused=3)
     for number in THREE:

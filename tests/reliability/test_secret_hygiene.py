@@ -78,7 +78,7 @@ def test_credentials_inside_the_proxy_url_are_refused_and_not_echoed(
     assert run.rc == 20
     assert run.output["status_description"] == (
         "DATA_VALIDATION_ERROR: Proxy: must not contain a user name or password; "
-        "use Proxy Credentials"
+        "use Proxy Credentials."
     )
     assert run.output["invocation"]["fields"]["proxy"] == "http://****@127.0.0.1:3128"
 
