@@ -53,6 +53,7 @@ class Dispatcher:
         log,
         settings: Settings,
         on_progress: Optional[Callable[[Progress], None]] = None,
+        on_result: Optional[Callable[[int, RecipientResult], None]] = None,
     ) -> None:
         self._send = send
         self._recipients = recipients
@@ -61,6 +62,7 @@ class Dispatcher:
         self._log = log
         self._settings = settings
         self._on_progress = on_progress
+        self._on_result = on_result
         self._limiter = AdaptiveLimiter(max_concurrent)
         self._halt = threading.Event()
         self._lock = threading.Lock()
@@ -181,6 +183,8 @@ class Dispatcher:
                 return
             self._in_flight.discard(index)
             self._results[index] = result
+            if self._on_result is not None:
+                self._on_result(index, result)
             if result.status == QUEUED:
                 self.progress.queued += 1
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import config as config_module
 from . import fallback, voice
@@ -176,7 +176,7 @@ class Task:
         self,
         run: "_Run",
         client: TwilioClient,
-        indices: Optional[List[int]] = None,
+        indices: Optional[Sequence[int]] = None,
         sending: Optional["_Sending"] = None,
     ) -> "_Sending":
         """Send, then settle every lost answer at Twilio; resend what is absent.
@@ -186,7 +186,8 @@ class Task:
         """
         sending = sending or _Sending()
         if indices is None:
-            indices = sorted(run.pending + self._settle_earlier(run, client))
+            earlier = self._settle_earlier(run, client)
+            indices = sorted([*run.pending, *earlier]) if earlier else run.pending
         for round_number in range(MAX_RESENDS + 1):
             self._round(run, client, indices, sending)
             if sending.stopped or self._cancelled.is_set():
@@ -207,17 +208,25 @@ class Task:
         return sending
 
     def _round(
-        self, run: "_Run", client: TwilioClient, indices: List[int], sending
+        self, run: "_Run", client: TwilioClient, indices: Sequence[int], sending
     ) -> None:
         resource, build = request_builder(run.config)
         resend = run.resend
+
+        calls = run.calls if run.config.is_voice else None  # to hang up on cancel
 
         def send(to: str):
             reply = client.create(resource, build(to))
             if reply.kind == OK:
                 resend.mark_queued(to)
-                run.calls.add(reply.sid, to)
+                if calls is not None:
+                    calls.add(reply.sid, to)
             return reply
+
+        def settle(position: int, result: RecipientResult) -> None:
+            # At once, so the placeholder goes as soon as its result exists
+            # (100,000 recipients must not be held twice).
+            run.results[indices[position]] = result
 
         base = run.counts_outside(indices)
         dispatcher = Dispatcher(
@@ -227,6 +236,7 @@ class Task:
             run.log,
             self._settings,
             lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
+            on_result=settle,
         )
         self._dispatcher = dispatcher
         if self._cancelled.is_set():
@@ -273,7 +283,7 @@ class Task:
         )
 
     def _reconcile(
-        self, run: "_Run", client: TwilioClient, indices: List[int]
+        self, run: "_Run", client: TwilioClient, indices: Sequence[int]
     ) -> List[int]:
         """Look up this round's lost answers; return the UNKNOWN ones surely absent.
 
@@ -437,26 +447,23 @@ class _Run:
             for i, to in enumerate(config.recipients)
         ]
         held = self.skipped.union(resend.unknown_indices())
-        self.pending = [i for i in range(len(config.recipients)) if i not in held]
+        count = len(config.recipients)
+        # A range holds no int objects: 100,000 recipients cost nothing here.
+        self.pending: Sequence[int] = (
+            [i for i in range(count) if i not in held] if held else range(count)
+        )
         self.reporter = LiveReporter(
             on_progress, log, on_publish=lambda s: resend.save(s.resend_state)
         )
         self.calls = CallLedger()
         self.fallback: Optional[List[RecipientResult]] = None
 
-    def counts_outside(self, indices: List[int]) -> Tuple[int, int]:
+    def counts_outside(self, indices: Sequence[int]) -> Tuple[int, int]:
         """(queued, not queued) among the recipients a round does not send to;
         recipients not sent yet count as neither."""
-        inside = set(indices)
-        queued = failed = 0
-        for index, result in enumerate(self.results):
-            if index in inside or result.status == NOT_SENT:
-                continue
-            if result.status in QUEUED_STATES:
-                queued += 1
-            else:
-                failed += 1
-        return queued, failed
+        queued, failed = _tally(self.results)
+        inside = _tally(self.results[i] for i in indices)
+        return queued - inside[0], failed - inside[1]
 
     def apply(self, indices: List[int], verdicts: List[Verdict]) -> None:
         """Found: queued with Twilio's SID. Undecided: stays UNKNOWN, with why."""
@@ -553,6 +560,17 @@ class _Run:
             undelivered=undelivered,
             resend_state=self.resend.record(),
         )
+
+
+def _tally(results: Iterable[RecipientResult]) -> Tuple[int, int]:
+    """(queued, not queued), leaving out recipients not sent yet."""
+    queued = failed = 0
+    for result in results:
+        if result.status in QUEUED_STATES:
+            queued += 1
+        elif result.status != NOT_SENT:
+            failed += 1
+    return queued, failed
 
 
 def _final_outcome(
