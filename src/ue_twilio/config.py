@@ -195,7 +195,7 @@ class _Numbers:
             )
             raise ValidationError(label(name), problem)
         return [
-            self.e164(name, "entry {}".format(position), entry)
+            self.e164(name, "entry {}", position, entry)
             for position, entry in split_entries(text)
         ]
 
@@ -208,21 +208,23 @@ class _Numbers:
             raise ValidationError(label(name), "is not UTF-8 text") from None
         numbers: List[str] = []
         for line_number, entry in parse_file_lines(io.StringIO(text, newline=None)):
-            numbers.append(self.e164(name, "line {}:".format(line_number), entry))
+            numbers.append(self.e164(name, "line {}:", line_number, entry))
             if len(numbers) > MAX_FILE_RECIPIENTS:
                 problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
                 raise ValidationError(label(name), problem)
         return numbers
 
-    def e164(self, name: str, where: str, entry: str) -> str:
-        number = _strip_whatsapp(
-            name, "{} {}".format(where, show(entry)), entry, self.action
-        )
-        if number != entry:
+    def e164(self, name: str, where: str, position: int, entry: str) -> str:
+        """``entry`` as a number; ``where.format(position)`` names it in an
+        error (formatted only then: a file may hold 100,000 entries)."""
+        number = entry
+        if entry[: len(WHATSAPP_PREFIX)].lower() == WHATSAPP_PREFIX:
+            what = "{} {}".format(where.format(position), show(entry))
+            number = _strip_whatsapp(name, what, entry, self.action)
             self.prefixed += 1
         if not is_e164(number):
             problem = "{} {} is not an E.164 number ({})".format(
-                where, show(entry), E164_HINT
+                where.format(position), show(entry), E164_HINT
             )
             raise ValidationError(label(name), problem)
         return number
