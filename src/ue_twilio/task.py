@@ -85,13 +85,15 @@ class Task:
         self._on_progress = on_progress
         self._cancelled = threading.Event()
         self._dispatcher: Optional[Dispatcher] = None
+        self._tracker: Optional[Tracker] = None
 
     def cancel(self) -> None:
-        """Stop sending and delivery tracking; the tracker watches the event."""
+        """Stop sending and delivery tracking: the event first, then a wake-up
+        for the part running now (its waits sleep until woken)."""
         self._cancelled.set()
-        dispatcher = self._dispatcher
-        if dispatcher is not None:
-            dispatcher.cancel()
+        for part in (self._dispatcher, self._tracker):
+            if part is not None:
+                part.cancel()
 
     def run(self) -> Outcome:
         """Never raises: every path ends in an Outcome with an exit code."""
@@ -355,6 +357,9 @@ class Task:
             answer_problem=voice.answer_problem(config.answering_machine),
             listing=listing,
         )
+        self._tracker = tracker
+        if self._cancelled.is_set():
+            tracker.cancel()
         return tracker.run()
 
     def _chain(self, run: "_Run", client: TwilioClient):

@@ -18,7 +18,7 @@ reported with the last status seen and the reason.
 
 Every wait sleeps until its real deadline (the next due look, the delivery
 timeout) or until it is woken: by a state change, a run-wide error, or a
-cancel (a watcher thread turns the cancel event into a notification).
+cancel (the task calls :meth:`Tracker.cancel`, which wakes every waiter).
 """
 
 from __future__ import annotations
@@ -197,24 +197,14 @@ class Tracker:
             self._pages = -(-len(self._by_sid) // _page_size(self._listing))
             with self._lock:
                 self._plan(start + self._poll_first)
-            self._start_watcher()
             self._crew.start(self._workers, self._work)
             self._supervise()
         return self._freeze()
 
-    def _start_watcher(self) -> None:
-        watcher = threading.Thread(
-            target=self._watch, name="ue-twilio-tracker-cancel", daemon=True
-        )
-        try:
-            watcher.start()
-        except RuntimeError:  # out of threads: a cancel is seen at the next wake
-            self._log.debug("Delivery tracking: no thread to watch for a cancel.")
-
-    def _watch(self) -> None:
-        """Turn a cancel into a notification; ends at the deadline at the latest."""
-        if self._cancelled.wait(max(self._deadline - self._clock(), 0.0)):
-            self._wake_all()
+    def cancel(self) -> None:
+        """Called by the task on cancel (after it set the cancel event): every
+        waiting worker and the supervisor wake at once."""
+        self._wake_all()
 
     def _wake_all(self) -> None:
         self._halt.set()
