@@ -62,8 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     _add_run(commands)
     _add_send(commands)
-    _add_check(commands)
-    _add_senders(commands)
+    _add_template_command(
+        commands,
+        "check",
+        "test the credentials and proxy; sends nothing",
+        handlers.check,
+    )
+    _add_template_command(
+        commands,
+        "senders",
+        "list the account's phone numbers and Messaging Services",
+        handlers.senders,
+    )
     commands.add_parser(
         "sandbox", help="run the local Twilio sandbox (see: sandbox -h)"
     )
@@ -234,21 +244,10 @@ def _voice_options(send: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_check(commands) -> None:
-    check = commands.add_parser(
-        "check", help="test the credentials and proxy; sends nothing"
-    )
-    check.add_argument("--fields", help=COMMAND_FIELDS_HELP)
-    _credentials(check)
-    _connection_options(check)
-    check.set_defaults(handler=handlers.check)
-
-
-def _add_senders(commands) -> None:
-    senders = commands.add_parser(
-        "senders", help="list the account's phone numbers and Messaging Services"
-    )
-    senders.add_argument("--fields", help=COMMAND_FIELDS_HELP)
-    _credentials(senders)
-    _connection_options(senders)
-    senders.set_defaults(handler=handlers.senders)
+def _add_template_command(commands, name: str, help: str, handler) -> None:
+    """``check`` and ``senders``: the template's commands, which send nothing."""
+    command = commands.add_parser(name, help=help)
+    command.add_argument("--fields", help=COMMAND_FIELDS_HELP)
+    _credentials(command)
+    _connection_options(command)
+    command.set_defaults(handler=handler)
