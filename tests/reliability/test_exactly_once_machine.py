@@ -32,9 +32,9 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from support import boxes
 from support.runner import captured_log, fields_for, record
 from ue_twilio import Settings, Task
-from ue_twilio.sandbox import Sandbox
 
 NUMBERS = ["+1555867531{}".format(i) for i in range(5)]
 FAULTS = [
@@ -67,7 +67,7 @@ CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens here
 class ExactlyOnce(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.box = Sandbox(auth_token=TOKEN, status_interval=0.05).start()
+        self.box = boxes.start_sandbox(auth_token=TOKEN, status_interval=0.05)
         self.box.faults.stall_seconds = 0.3
         self.box.faults.retry_after = 0
         self.folder = Path(tempfile.mkdtemp(prefix="ue-twilio-machine-"))
@@ -78,7 +78,7 @@ class ExactlyOnce(RuleBasedStateMachine):
         self.runs = 0
 
     def teardown(self) -> None:
-        self.box.stop()
+        boxes.finish(self.box)
         shutil.rmtree(str(self.folder), ignore_errors=True)
         ExactlyOnce.total_runs += self.runs
 
