@@ -13,7 +13,8 @@ requirements.txt as scripts/build_package.py resolves them (pure-Python wheels
 for Python 3.7, sha256-checked), so that one archive serves every agent.
 ``bdist_egg`` writes the extension archive (an egg named ``.zip``):
 ``extension.py`` and ``extension.yml`` at the root, the shipped part of
-``ue_twilio`` (no sandbox, CLI or demo) and the packages of ``3pp/`` beside it.
+``ue_twilio`` (without its ``sandbox/`` and ``cli/`` folders) and the packages
+of ``3pp/`` beside it.
 
 Every other command is pip's (PEP 517 through setuptools): the whole
 ``ue_twilio`` package from ``src/``; the metadata and the ``ue-twilio``
@@ -97,14 +98,12 @@ class install_deps(Command):
 
 
 class build_py(_build_py):
-    """Leave out the modules the agent never runs (build_package's list)."""
+    """Leave out the modules the agent never runs (build_package's rule)."""
 
     def find_package_modules(self, package, package_dir):
         modules = super().find_package_modules(package, package_dir)
-        if package != PACKAGE:
-            return modules
-        excluded = _build_package().EXCLUDED_PACKAGE_PATHS
-        return [m for m in modules if m[1] + ".py" not in excluded]
+        shipped = _build_package().is_shipped
+        return [m for m in modules if shipped(m[0] + "." + m[1])]
 
 
 class bdist_egg(_bdist_egg):
@@ -138,7 +137,7 @@ def _license_files():
 def uip_options():
     """setup() arguments for uip-cli's commands (zip-safe extension archive)."""
     ours = find_packages(SRC, include=[PACKAGE, PACKAGE + ".*"])
-    ours = [p for p in ours if not p.startswith(PACKAGE + ".sandbox")]
+    ours = [p for p in ours if _build_package().is_shipped(p)]
     theirs = _third_party_packages()
     package_dir = {"": SRC}
     package_dir.update({p: "/".join([THIRD_PARTY] + p.split(".")) for p in theirs})

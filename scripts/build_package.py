@@ -7,9 +7,9 @@ extension archive is zip-safe, with ``extension.py`` / ``extension.yml`` at its
 root, the ``ue_twilio`` package and the runtime dependencies flattened beside
 it.  Unlike uip-cli's generic setup.py it resolves the dependencies for
 Python 3.7 as pure-Python wheels (one archive for every agent OS and Python
-3.7-3.13), refuses compiled
-files, leaves out the sandbox and CLI-only modules, and is byte-for-byte
-reproducible (sorted entries, fixed timestamps and permissions).
+3.7-3.13), refuses compiled files, leaves out the sandbox and the command line
+(the ``sandbox/`` and ``cli/`` folders), and is byte-for-byte reproducible
+(sorted entries, fixed timestamps and permissions).
 ``uip build -a`` also works here (setup.py); docs/decisions.md says why this
 script stays the build of record.
 """
@@ -42,9 +42,11 @@ MAX_BYTES = 1_500_000
 API_LEVEL = "1.1.0"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
-# Dev-machine only, never shipped: the sandbox server, the CLI front end and
-# its demo (the agent imports extension.py, which needs none of them).
-EXCLUDED_PACKAGE_PATHS = ("sandbox/", "cli.py", "__main__.py", "demo.py")
+# Dev-machine only, never shipped: the sandbox server and the command line
+# (with its demo) are whole folders, __main__.py is ``python -m ue_twilio``
+# (the agent imports extension.py, which needs none of them).
+DEV_ONLY_FOLDERS = ("cli", "sandbox")
+DEV_ONLY_FILES = ("__main__.py",)
 NATIVE_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
 # sha256 of every wheel the archive may contain: a changed pin must add its hash
 # here (the build prints it), so a tampered or substituted file never ships.
@@ -161,10 +163,7 @@ def package_files() -> List[Tuple[str, Path]]:
         rel = path.relative_to(base).as_posix()
         if not path.is_file() or "__pycache__" in rel or rel.endswith(".pyc"):
             continue
-        if any(
-            rel == p or (p.endswith("/") and rel.startswith(p))
-            for p in EXCLUDED_PACKAGE_PATHS
-        ):
+        if rel.split("/")[0] in DEV_ONLY_FOLDERS or rel in DEV_ONLY_FILES:
             continue
         files.append(("{}/{}".format(PACKAGE, rel), path))
     return files
@@ -192,18 +191,28 @@ def _imported_modules(source: str, module: str) -> Iterable[str]:
                 yield base + "." + alias.name
 
 
+def dev_only_modules() -> List[str]:
+    """Dotted names of what the archive leaves out (a package covers its modules)."""
+    names = list(DEV_ONLY_FOLDERS) + [f[: -len(".py")] for f in DEV_ONLY_FILES]
+    return ["{}.{}".format(PACKAGE, name) for name in names]
+
+
+def is_shipped(module: str) -> bool:
+    """False for a dev-only module or package of ours and everything inside it."""
+    return not any(
+        module == banned or module.startswith(banned + ".")
+        for banned in dev_only_modules()
+    )
+
+
 def check_no_dev_imports(files: List[Tuple[str, Path]]) -> None:
     """Shipped modules must not import what the archive leaves out."""
-    banned = [
-        "{}.{}".format(PACKAGE, p.rstrip("/").rsplit(".py", 1)[0])
-        for p in EXCLUDED_PACKAGE_PATHS
-    ]
     for name, path in files:
         if not name.endswith(".py"):
             continue
         module = name[: -len(".py")].replace("/", ".")
         for imported in _imported_modules(path.read_text(encoding="utf-8"), module):
-            if any(imported == b or imported.startswith(b + ".") for b in banned):
+            if not is_shipped(imported):
                 raise BuildError(
                     "{} imports {}, which is not shipped".format(name, imported)
                 )

@@ -2,7 +2,7 @@
 # The agent archive's own code must run on Python 3.7 (agents 7.2+ bundle 3.7).
 # 1. vermin: nothing newer than 3.7 in src/extension.py and the ue_twilio
 #    modules the archive ships (scripts/build_package.py decides which; the
-#    sandbox, CLI and demo run only on the dev Python and are not checked).
+#    sandbox/ and cli/ folders run only on the dev Python and are not checked).
 # 2. if a Python 3.7 is at hand, it byte-compiles the same files (syntax check).
 # tests/packaging also imports every shipped module under 3.7 from the built zip.
 # Usage: scripts/check_py37.sh [VERMIN]   (env PYTHON37 overrides the 3.7 path)

@@ -1,11 +1,10 @@
-"""Shared fixtures: a sandbox per test, and a guard that no secret leaked."""
+"""Shared fixtures: the sandboxes of a test, and a guard that no secret leaked."""
 
 from __future__ import annotations
 
 import base64
 import sys
 from pathlib import Path
-from typing import Optional
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -13,29 +12,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import runner  # noqa: E402
-
-BASIC_PAIRS = set()
-
-
-class _Secrets(set):
-    """The secrets of one test; ``add_pair`` also guards the Basic auth header."""
-
-    def add_pair(self, user: str, secret: str) -> None:
-        self.add(secret)
-        BASIC_PAIRS.add((user, secret))
+from support.boxes import Boxes  # noqa: E402
+from support.leaks import BASIC_PAIRS, SECRETS  # noqa: E402
 
 
-SECRETS = _Secrets()
-
-
-def register_secret(secret: str, user: Optional[str] = None) -> None:
-    """Tests add proxy passwords and other secrets they use (with the user name
-    when the secret travels in a Basic auth header, as sid:token or a proxy's
-    user:password do)."""
-    if user is None:
-        SECRETS.add(secret)
-    else:
-        SECRETS.add_pair(user, secret)
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sandbox_errors: the test provokes sandbox errors on purpose"
+    )
+    config.addinivalue_line(
+        "markers",
+        "nonconforming_requests: the test sends requests outside Twilio's OpenAPI "
+        "description on purpose; only those the sandbox accepted are checked",
+    )
 
 
 def _forms(secret: str):
@@ -81,32 +70,21 @@ def secret_guard():
 
 
 @pytest.fixture
-def sandbox():
-    """A fresh sandbox with a distinctive token; every created request is
-    checked against Twilio's OpenAPI description afterwards."""
-    from ue_twilio.sandbox import Sandbox
-
-    token = "sbx-token-{}".format(id(object()))
-    key_secret = "sbx-key-secret-{}".format(id(object()))
-    box = Sandbox(auth_token=token, api_key_secret=key_secret)
-    box.start()
-    register_secret(token, box.account_sid)
-    register_secret(key_secret, box.api_key_sid)
+def sandboxes(request, secret_guard):
+    """Starts the test's sandboxes (``sandboxes.start(**options)``); at the end
+    each must have no errors and a journal that conforms to Twilio's OpenAPI
+    description (support/boxes.py; markers relax that on purpose)."""
+    boxes = Boxes.for_test(request.node)
     try:
-        yield box
+        yield boxes
     finally:
-        box.stop()
-    _check_conformance(box)
+        boxes.finish()
 
 
-def _check_conformance(box) -> None:
-    """Every request our client sent (not only the accepted ones) must match
-    Twilio's OpenAPI description; tests that send junk on purpose use their
-    own sandbox."""
-    from support import oai
-
-    for entry in box.journal:
-        oai.check_request(entry.method, entry.path, entry.params)
+@pytest.fixture
+def sandbox(sandboxes):
+    """A fresh sandbox with a distinctive token and key secret."""
+    return sandboxes.start()
 
 
 @pytest.fixture(scope="session")

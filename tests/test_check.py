@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import socket
 import subprocess
 import sys
@@ -36,12 +34,8 @@ def _command_fields(sandbox, token=None, **extra):
 
 
 def _check(fields, url):
-    stream = io.StringIO()
-    logger = logging.getLogger("ue_twilio.test.check.{}".format(id(stream)))
-    logger.addHandler(logging.StreamHandler(stream))
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    outcome = check_connection(fields, Settings(api_url=url), logger)
+    with runner.captured_log() as (logger, stream):
+        outcome = check_connection(fields, Settings(api_url=url), logger)
     runner.record(outcome.output_json(), stream.getvalue(), outcome.summary)
     return outcome, stream.getvalue()
 

@@ -139,10 +139,10 @@ def test_help_and_version_still_exit_0():
 def test_an_unexpected_error_exits_1_with_json_and_no_traceback(sandbox):
     """The crash fallback: a bug anywhere below main still gives the envelope."""
     code = (
-        "import sys, ue_twilio.cli as cli\n"
+        "import sys, ue_twilio, ue_twilio.cli as cli\n"
         "def broken(*args, **kwargs):\n"
         "    raise RuntimeError('a bug')\n"
-        "cli.Task.run = broken\n"
+        "ue_twilio.Task.run = broken\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"
     )
     proc = subprocess.run(

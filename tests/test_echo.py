@@ -56,10 +56,10 @@ def _paths(sandbox, tmp_path):
 def _crash(sandbox):
     """A bug below the CLI's main: the crash fallback (outcome.crash_outcome)."""
     code = (
-        "import sys, ue_twilio.cli as cli\n"
+        "import sys, ue_twilio, ue_twilio.cli as cli\n"
         "def broken(*args, **kwargs):\n"
         "    raise RuntimeError('a bug')\n"
-        "cli.Task.run = broken\n"
+        "ue_twilio.Task.run = broken\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"
     )
     proc = subprocess.run(

@@ -15,7 +15,6 @@ import pytest
 
 from support import agent, runner
 from support.runner import fields_for, run_cli
-from support.tasks import start_sandbox
 from ue_twilio.dispatcher import MAX_RATE_LIMIT_RETRIES
 from ue_twilio.outcome import PARTIAL
 
@@ -121,21 +120,18 @@ def test_live_progress_includes_delivered_count_when_tracking(sandbox):
     assert values[-1] == {"queued_count": 2, "failed_count": 0, "delivered_count": 1}
 
 
-def test_cancel_while_tracking_returns_promptly(secret_guard, point):
-    box = point(start_sandbox(secret_guard, status_interval=1000.0))
-    try:
-        fields = fields_for(
-            box, recipients="+15558675310, +15558675311", wait_for_delivery=True
-        )
-        ran = _run(fields, cancel_after=1.5, cancel_times=2)
-        assert ran.finished - ran.cancel_times[0][0] < 0.5
-        assert ran.result.rc == 21
-        assert ran.result.message == PARTIAL  # the seed's text for 21
-        assert json.loads(ran.result.unv_output)["result"]["cancelled"] is True
-        last = _ui().calls()[-1]
-        assert last == {"queued_count": 2, "failed_count": 0, "delivered_count": 0}
-    finally:
-        box.stop()
+def test_cancel_while_tracking_returns_promptly(sandboxes, point):
+    box = point(sandboxes.start(status_interval=1000.0))
+    fields = fields_for(
+        box, recipients="+15558675310, +15558675311", wait_for_delivery=True
+    )
+    ran = _run(fields, cancel_after=1.5, cancel_times=2)
+    assert ran.finished - ran.cancel_times[0][0] < 0.5
+    assert ran.result.rc == 21
+    assert ran.result.message == PARTIAL  # the seed's text for 21
+    assert json.loads(ran.result.unv_output)["result"]["cancelled"] is True
+    last = _ui().calls()[-1]
+    assert last == {"queued_count": 2, "failed_count": 0, "delivered_count": 0}
 
 
 def test_test_connection_command(sandbox):

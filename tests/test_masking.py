@@ -19,7 +19,6 @@ import pytest
 
 from support.runner import fields_for, run_cli, run_task
 from ue_twilio.redact import MIN_SECRET_CHARS, Redactor, redactor_for_raw, scrub_tree
-from ue_twilio.sandbox import Sandbox
 
 SHORT_SECRETS = ["a", "on", "sms", "message", "1"]
 RECIPIENTS = "+15558675310, +15005550001"  # one queued, one refused (21211)
@@ -41,24 +40,18 @@ def _long_secret() -> str:
     return secrets.token_hex(16)  # a realistic 32-hex auth token
 
 
-def _token_run(token: str, secret_guard, via_cli: bool, **extra):
-    box = Sandbox(auth_token=token).start()
-    secret_guard.add_pair(box.account_sid, token)
-    try:
-        fields = fields_for(
-            box, recipients=RECIPIENTS, max_concurrent_requests=1, **extra
-        )
-        run = run_cli(fields, box.url) if via_cli else run_task(fields, box.url)
-    finally:
-        box.stop()
+def _token_run(token: str, sandboxes, via_cli: bool, **extra):
+    box = sandboxes.start(auth_token=token)
+    fields = fields_for(box, recipients=RECIPIENTS, max_concurrent_requests=1, **extra)
+    run = run_cli(fields, box.url) if via_cli else run_task(fields, box.url)
     return run
 
 
 @pytest.mark.parametrize("via_cli", [True, False], ids=["cli", "in-process"])
 @pytest.mark.parametrize("short", SHORT_SECRETS)
-def test_a_short_auth_token_changes_nothing_in_the_output(secret_guard, short, via_cli):
-    baseline = _token_run(_long_secret(), secret_guard, via_cli)
-    run = _token_run(short, secret_guard, via_cli)
+def test_a_short_auth_token_changes_nothing_in_the_output(sandboxes, short, via_cli):
+    baseline = _token_run(_long_secret(), sandboxes, via_cli)
+    run = _token_run(short, sandboxes, via_cli)
     assert run.rc == baseline.rc == 21
     assert _normalised(run.stdout, run.stderr) == _normalised(
         baseline.stdout, baseline.stderr
@@ -71,11 +64,11 @@ def test_a_short_auth_token_changes_nothing_in_the_output(secret_guard, short, v
 
 
 @pytest.mark.parametrize("short", SHORT_SECRETS)
-def test_a_short_token_in_a_refused_task_changes_nothing(secret_guard, short):
+def test_a_short_token_in_a_refused_task_changes_nothing(sandboxes, short):
     """Validation fails before the token is known valid: the raw redactor."""
     bad = {"sender": "sms_message 1 on a"}
-    baseline = _token_run(_long_secret(), secret_guard, True, **bad)
-    run = _token_run(short, secret_guard, True, **bad)
+    baseline = _token_run(_long_secret(), sandboxes, True, **bad)
+    run = _token_run(short, sandboxes, True, **bad)
     assert run.rc == baseline.rc == 20
     assert run.stdout == baseline.stdout
     assert "'sms_message 1 on a'" in run.output["status_description"]

@@ -30,21 +30,17 @@ def _requests(box: Sandbox):
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_the_new_fields_at_their_defaults_change_no_request(action, secret_guard):
+def test_the_new_fields_at_their_defaults_change_no_request(action, sandboxes):
     """Same sandbox account, same fields with and without the defaults spelled
     out: the journals are identical, parameter for parameter."""
     journals = []
     for extra in ({}, DEFAULTS):
-        box = Sandbox(auth_token="defaults-token").start()
-        secret_guard.add_pair(box.account_sid, "defaults-token")
-        try:
-            recipients = "+15558675310, +15558675311"
-            fields = fields_for(box, action=action, recipients=recipients, **extra)
-            run = run_task(fields, box.url)
-            assert run.rc == 0, run.stderr
-            journals.append(sorted(_requests(box), key=lambda r: r[3]["To"]))
-        finally:
-            box.stop()
+        box = sandboxes.start(auth_token="defaults-token")
+        recipients = "+15558675310, +15558675311"
+        fields = fields_for(box, action=action, recipients=recipients, **extra)
+        run = run_task(fields, box.url)
+        assert run.rc == 0, run.stderr
+        journals.append(sorted(_requests(box), key=lambda r: r[3]["To"]))
     assert journals[0] == journals[1]
     assert len(journals[0]) == 2
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from support.runner import fields_for, run_cli
-from support.tasks import check_conformance, run_live, start_sandbox, statuses
+from support.tasks import run_live, statuses
 from ue_twilio import Settings
 from ue_twilio.client import TwilioClient
 from ue_twilio.outcome import PARTIAL
@@ -23,20 +23,11 @@ NOT_DELIVERED = "FAIL: Not all messages were delivered."
 
 
 @pytest.fixture
-def make_box(secret_guard):
-    boxes = []
-
+def make_box(sandboxes):
     def make(status_interval: float = 0.1):
-        box = start_sandbox(secret_guard, status_interval)
-        boxes.append(box)
-        return box
+        return sandboxes.start(status_interval=status_interval)
 
-    yield make
-    for box in boxes:
-        box.stop()
-    for box in boxes:
-        assert box.errors == []
-        check_conformance(box)
+    return make
 
 
 def _tracked(box, recipients, **extra):

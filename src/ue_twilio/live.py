@@ -31,15 +31,26 @@ class Snapshot:
         "final",
     )
 
-    def __init__(self, total: int, **values: Any) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        queued: int = 0,
+        failed: int = 0,
+        skipped: int = 0,
+        delivered: Optional[int] = None,
+        undelivered: Optional[int] = None,
+        resend_state: Optional[str] = None,
+        final: bool = False,
+    ) -> None:
         self.total = total
-        self.queued = values.get("queued", 0)
-        self.failed = values.get("failed", 0)
-        self.skipped = values.get("skipped", 0)
-        self.delivered: Optional[int] = values.get("delivered")
-        self.undelivered: Optional[int] = values.get("undelivered")
-        self.resend_state: Optional[str] = values.get("resend_state")
-        self.final = values.get("final", False)
+        self.queued = queued
+        self.failed = failed
+        self.skipped = skipped
+        self.delivered = delivered
+        self.undelivered = undelivered
+        self.resend_state = resend_state
+        self.final = final
 
     @property
     def remaining(self) -> int:

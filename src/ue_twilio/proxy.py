@@ -14,6 +14,7 @@ import base64
 import ipaddress
 import re
 import ssl
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote, unquote, urlsplit
 
@@ -26,14 +27,6 @@ from .filereader import read_regular_file
 from .readers import is_empty, label, read_choice, read_credential, read_text
 from .redact import MASK
 
-ECHO_KEYS = (
-    "proxy",
-    "proxy_type",
-    "proxy_ca_bundle_file",
-    "proxy_credentials_user",
-    "proxy_credentials_password",
-)
-
 _URL = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<netloc>[^/?#]*)(?P<rest>.*)$"
 )
@@ -43,34 +36,25 @@ MAX_BUNDLE_BYTES = 5 * 1000 * 1000  # a full public CA bundle is ~250 kB
 _USERINFO = re.compile(r"(?<=://)[^/\s@]*@")
 
 
+@dataclass(frozen=True, repr=False)
 class ProxyConfig:
-    """A validated proxy; immutable, and its repr never shows the password."""
+    """A validated proxy; immutable, and its repr never shows the password.
 
-    __slots__ = ("proxy_type", "url", "ca_bundle", "user", "password", "host", "port")
+    ``host`` and ``port`` come from ``url`` (ValueError if it has none).
+    """
 
-    def __init__(
-        self,
-        proxy_type: str,
-        url: str,
-        ca_bundle: Optional[str] = None,
-        user: Optional[str] = None,
-        password: Optional[str] = None,
-    ) -> None:
-        scheme, host, port = split_proxy_url(url)
-        values = {
-            "proxy_type": proxy_type,
-            "url": url,
-            "ca_bundle": ca_bundle,
-            "user": user,
-            "password": password,
-            "host": host,
-            "port": port,
-        }
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
+    proxy_type: str
+    url: str
+    ca_bundle: Optional[str] = None
+    user: Optional[str] = None
+    password: Optional[str] = None
+    host: str = field(init=False, compare=False)
+    port: int = field(init=False, compare=False)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ProxyConfig is immutable")
+    def __post_init__(self) -> None:
+        _, host, port = split_proxy_url(self.url)
+        object.__setattr__(self, "host", host)
+        object.__setattr__(self, "port", port)
 
     def __repr__(self) -> str:
         user = MASK if self.user else None
@@ -78,17 +62,6 @@ class ProxyConfig:
             f"ProxyConfig(type={self.proxy_type}, proxy={self.display}, "
             f"ca_bundle={self.ca_bundle!r}, user={user})"
         )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ProxyConfig):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def _key(self) -> Tuple[Any, ...]:
-        return (self.proxy_type, self.url, self.ca_bundle, self.user, self.password)
 
     @property
     def scheme(self) -> str:
@@ -325,15 +298,6 @@ def _safe_mask(raw: Mapping, index: int) -> Optional[str]:
     except Exception:  # noqa: BLE001 - echo must never fail the output
         return None
     return MASK if parts[index] else None
-
-
-def verify_for(proxy: Optional[ProxyConfig]) -> Union[str, bool]:
-    """``verify`` per request: the bundle path with a proxy that has one, else True.
-
-    True means requests' default store (certifi); without a proxy, a session
-    that trusts the environment may still replace it by REQUESTS_CA_BUNDLE.
-    """
-    return proxy.verify() if proxy is not None else True
 
 
 class _ProxyHopContext(ssl.SSLContext):

@@ -17,6 +17,8 @@ NOT_CALLED = "not_called"  # a call chain reached somebody before this one
 QUEUED_STATES = frozenset((QUEUED, SKIPPED))
 CALL = "call"
 SMS = "sms"
+# At most this many recipients are named in one STDERR line.
+LIST_LIMIT = 1000
 
 
 class RecipientResult:

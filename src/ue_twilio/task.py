@@ -44,6 +44,7 @@ from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
 from .results import (
     FAILED,
+    LIST_LIMIT,
     NOT_CALLED,
     NOT_SENT,
     QUEUED,
@@ -59,7 +60,6 @@ from .settings import Settings
 from .tracking import DeliveryReport, Tracker, delivery_counts, log_report
 
 ACTION_LABELS = {SMS: "SMS", WHATSAPP: "WhatsApp", VOICE: "voice"}
-LIST_LIMIT = 1000
 # How often a recipient whose answer was lost, and whom Twilio has no record
 # of, is sent again within one run.
 MAX_RESENDS = 1

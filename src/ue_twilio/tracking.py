@@ -33,7 +33,7 @@ from .exceptions import RUN_WIDE_ERRORS, TwilioTaskError
 from .listing import Listing
 from .prices import Charge
 from .ratelimit import AdaptiveLimiter, backoff_delay
-from .results import QUEUED, RecipientResult
+from .results import LIST_LIMIT, QUEUED, RecipientResult
 from .workers import Crew
 
 MESSAGE_DELIVERED = frozenset(("delivered", "read"))
@@ -48,7 +48,6 @@ DELIVERED_STATUSES = MESSAGE_DELIVERED | CALL_DELIVERED | {CALL_ANSWERED}
 POLL_FIRST = 1.0
 POLL_MAX = 10.0
 POLL_GROWTH = 1.5
-LIST_LIMIT = 1000
 # Up to this many open recipients are fetched one by one: a list round
 # would hardly be cheaper, and a GET also finds what was never sent.
 GET_EACH_UP_TO = 10

@@ -74,9 +74,9 @@ def test_archive_holds_nothing_compiled_dev_only_or_test(archive_names):
         assert "/tests/" not in name and not name.startswith("tests/"), name
         assert not name.endswith("/"), "directory entry {}".format(name)
     ours = [n for n in archive_names if n.startswith("ue_twilio/")]
-    assert not [n for n in ours if n.startswith("ue_twilio/sandbox/")]
-    for dev_only in ("cli.py", "__main__.py", "demo.py"):
-        assert "ue_twilio/{}".format(dev_only) not in ours
+    for folder in ("sandbox", "cli"):
+        assert not [n for n in ours if n.startswith("ue_twilio/{}/".format(folder))]
+    assert "ue_twilio/__main__.py" not in ours
 
 
 def test_shipped_sources_are_the_repository_files(extension_archive, archive_names):

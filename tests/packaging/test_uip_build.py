@@ -102,7 +102,7 @@ def test_uip_archive_ships_the_same_files_as_make_package(uip_package, built_pac
     modules = {name.split("/")[0] for name in ours if name.endswith(".py")}
     assert modules == set(build_package.read_pins()) | {"extension.py", "ue_twilio"}
     assert not [n for n in ours if n.startswith("ue_twilio/sandbox/")]
-    assert "ue_twilio/cli.py" not in ours
+    assert not [n for n in ours if n.startswith("ue_twilio/cli/")]
 
 
 def test_uip_archive_sends_an_sms_from_a_clean_interpreter(

@@ -20,20 +20,8 @@ def proxy_secret(secret_guard):
 
 
 @pytest.fixture
-def https_sandbox(pki, secret_guard):
+def https_sandbox(pki, sandboxes):
     """The sandbox served over HTTPS with a certificate from the API CA."""
-    from ue_twilio.sandbox import Sandbox
-
-    token = "sbx-proxy-token-{}".format(id(object()))
-    box = Sandbox(
-        auth_token=token,
-        certfile=pki.api.certfile,
-        keyfile=pki.api.keyfile,
-        status_interval=0,
+    return sandboxes.start(
+        certfile=pki.api.certfile, keyfile=pki.api.keyfile, status_interval=0
     )
-    box.start()
-    secret_guard.add(token)
-    try:
-        yield box
-    finally:
-        box.stop()

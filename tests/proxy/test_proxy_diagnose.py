@@ -126,16 +126,11 @@ def test_proxy_cannot_reach_the_target(squid, pki):
 @pytest.mark.parametrize(
     "fault, words", [("expired", "has expired"), ("host", "host name")]
 )
-def test_api_certificate_faults_through_the_proxy(squid, pki, fault, words):
-    from ue_twilio.sandbox import Sandbox
-
+def test_api_certificate_faults_through_the_proxy(squid, pki, sandboxes, fault, words):
     cert = pki.expired_cert() if fault == "expired" else pki.wrong_host_cert()
-    box = Sandbox(certfile=cert.certfile, keyfile=cert.keyfile).start()
-    try:
-        proxy = ProxyConfig("HTTP", squid.url("http"), pki.both_ca_file)
-        text = describe(box.url, proxy)
-    finally:
-        box.stop()
+    box = sandboxes.start(certfile=cert.certfile, keyfile=cert.keyfile)
+    proxy = ProxyConfig("HTTP", squid.url("http"), pki.both_ca_file)
+    text = describe(box.url, proxy)
     assert words in text and "through the proxy" in text
 
 

@@ -16,7 +16,6 @@ from ue_twilio.proxy import (
     echo_no_proxy,
     parse_proxy,
     split_proxy_url,
-    verify_for,
 )
 
 PASSWORD = "p@ss:w/rd%41 ü€?#&+=;"
@@ -176,12 +175,11 @@ def test_bundle_applies_to_every_type(pki, proxy_type):
     url = "{}://p:3128".format(proxy_type.lower())
     proxy = parse_proxy(fields([proxy_type], url, pki.both_ca_file))
     assert proxy.ca_bundle == pki.both_ca_file
-    assert verify_for(proxy) == pki.both_ca_file
+    assert proxy.verify() == pki.both_ca_file
 
 
-def test_verify_is_default_store_without_bundle_or_proxy():
-    assert verify_for(None) is True
-    assert verify_for(parse_proxy(fields(["HTTP"], "http://p:3128"))) is True
+def test_verify_is_default_store_without_bundle():
+    assert parse_proxy(fields(["HTTP"], "http://p:3128")).verify() is True
 
 
 def test_requests_kwargs_encode_any_credential_characters():

@@ -6,7 +6,7 @@ are per test, so each test's journal holds only its own requests.
 
 from __future__ import annotations
 
-from typing import Callable, List
+from typing import Callable
 
 import pytest
 from reliability_kit import PROXY_PASSWORD, PROXY_USER
@@ -23,18 +23,10 @@ def proxy_password(secret_guard) -> str:
 
 
 @pytest.fixture
-def tls_sandbox(secret_guard) -> Callable[[ServerCert], Sandbox]:
+def tls_sandbox(sandboxes) -> Callable[[ServerCert], Sandbox]:
     """Factory: a sandbox served over HTTPS with the given certificate."""
-    boxes: List[Sandbox] = []
 
     def make(cert: ServerCert) -> Sandbox:
-        token = "sbx-tls-token-{}".format(id(object()))
-        box = Sandbox(auth_token=token, certfile=cert.certfile, keyfile=cert.keyfile)
-        box.start()
-        secret_guard.add_pair(box.account_sid, token)
-        boxes.append(box)
-        return box
+        return sandboxes.start(certfile=cert.certfile, keyfile=cert.keyfile)
 
-    yield make
-    for box in boxes:
-        box.stop()
+    return make

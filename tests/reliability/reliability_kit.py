@@ -6,9 +6,7 @@ so the suite's secret guard checks it too.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import re
 import threading
 import time
@@ -109,16 +107,14 @@ class CancelledRun:
         self.cancelled_at: Optional[float] = None
 
     def run(self) -> Run:
-        stream = io.StringIO()
-        logger = _capturing_logger(stream)
-        task = Task(self.fields, self.settings, logger)
-        canceller = threading.Thread(target=self._cancel, args=(task,), daemon=True)
-        canceller.start()
-        try:
-            outcome = task.run()
-        finally:
-            self.returned_at = time.monotonic()
-            logger.handlers.clear()
+        with runner.captured_log() as (logger, stream):
+            task = Task(self.fields, self.settings, logger)
+            canceller = threading.Thread(target=self._cancel, args=(task,), daemon=True)
+            canceller.start()
+            try:
+                outcome = task.run()
+            finally:
+                self.returned_at = time.monotonic()
         canceller.join(timeout=self.cancel_timeout)
         text = outcome.output_json()
         log = stream.getvalue()
@@ -135,15 +131,6 @@ class CancelledRun:
     def seconds_after_cancel(self) -> float:
         assert self.cancelled_at is not None, "the cancel never happened"
         return self.returned_at - self.cancelled_at
-
-
-def _capturing_logger(stream: io.StringIO) -> logging.Logger:
-    logger = logging.getLogger("ue_twilio.reliability.{}".format(id(stream)))
-    handler = logging.StreamHandler(stream)
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    return logger
 
 
 def in_flight(box) -> Callable[[], bool]:

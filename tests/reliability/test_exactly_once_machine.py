@@ -33,9 +33,9 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from support import boxes
 from support.runner import captured_log, fields_for, record
 from ue_twilio import Settings, Task
-from ue_twilio.sandbox import Sandbox
 
 NUMBERS = ["+1555867531{}".format(i) for i in range(5)]
 FAULTS = [
@@ -69,7 +69,7 @@ UNRESOLVABLE_URL = "http://nonexistent.invalid"  # .invalid never resolves
 class ExactlyOnce(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.box = Sandbox(auth_token=TOKEN, status_interval=0.05).start()
+        self.box = boxes.start_sandbox(auth_token=TOKEN, status_interval=0.05)
         self.box.faults.stall_seconds = 0.3
         self.box.faults.retry_after = 0
         self.folder = Path(tempfile.mkdtemp(prefix="ue-twilio-machine-"))
@@ -79,7 +79,7 @@ class ExactlyOnce(RuleBasedStateMachine):
         self.last = None
 
     def teardown(self) -> None:
-        self.box.stop()
+        boxes.finish(self.box)
         shutil.rmtree(str(self.folder), ignore_errors=True)
 
     # -- what can happen -----------------------------------------------------

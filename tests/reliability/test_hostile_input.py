@@ -14,9 +14,7 @@ delivery takes seconds by design (docs/reliability.md).
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import re
 import tempfile
 from datetime import timedelta
@@ -27,11 +25,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from reliability_kit import FORWARDED
 
-from support import runner
+from support import boxes, oai, runner
 from support.runner import run_cli
 from ue_twilio import Settings, Task
 from ue_twilio.fields import FIELDS
-from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, Sandbox
+from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID
 
 TOKEN = "hostile-token-5f0c1e2d3b4a69788796a5b4c3d2e1f0"
 SENDER = "+15005550006"
@@ -299,18 +297,18 @@ hostile_fields = st.one_of(
 # -- fixtures -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def hostile_box():
-    box = Sandbox(auth_token=TOKEN, status_interval=0)
-    box.start()
+    """One sandbox for the module (hypothesis runs hundreds of examples)."""
+    box = boxes.start_sandbox(auth_token=TOKEN, status_interval=0)
     try:
         _run(box, valid_base())  # warm up imports and the first connection
         yield box
     finally:
-        box.stop()
+        boxes.finish(box)
 
 
 @pytest.fixture
 def guarded_box(hostile_box, secret_guard):
-    secret_guard.add_pair(DEFAULT_ACCOUNT_SID, TOKEN)
+    boxes.register(hostile_box)
     secret_guard.add("proxy-pass-1234")
     hostile_box.clear_journal()
     return hostile_box
@@ -318,12 +316,8 @@ def guarded_box(hostile_box, secret_guard):
 
 # -- checks -------------------------------------------------------------------
 def _run(box, fields):
-    stream = io.StringIO()
-    logger = logging.getLogger("ue_twilio.hostile")
-    logger.handlers[:] = [logging.StreamHandler(stream)]
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    outcome = Task(fields, Settings(api_url=box.url, **TIMEOUTS), logger).run()
+    with runner.captured_log() as (logger, stream):
+        outcome = Task(fields, Settings(api_url=box.url, **TIMEOUTS), logger).run()
     text = outcome.output_json()
     runner.record(text, stream.getvalue(), outcome.summary)
     return outcome, text, stream.getvalue()
@@ -348,6 +342,7 @@ def _check(outcome, text, log, box):
         for key in ("To", "From"):
             for value in entry.params.get(key, []):
                 assert FORWARDED.fullmatch(value), (key, ascii(value))
+    oai.check_journal(box.journal)  # the shared sandbox is checked per example
     box.clear_journal()
 
 

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Callable, List
+from typing import Callable
 
 import pytest
-from sandbox_helpers import Api, check_creates_conform
+from sandbox_helpers import Api
 
 from ue_twilio.sandbox import Sandbox
 
 
 @pytest.fixture
-def make_sandbox() -> Callable[..., Sandbox]:
-    """Factory of started sandboxes; all stopped (and checked) after the test."""
-    boxes: List[Sandbox] = []
-
-    def make(**kwargs) -> Sandbox:
-        box = Sandbox(**kwargs).start()
-        boxes.append(box)
-        return box
-
-    yield make
-    for box in boxes:
-        box.stop()
-    for box in boxes:
-        assert box.errors == [], box.errors[0]
-        check_creates_conform(box)
+def make_sandbox(sandboxes) -> Callable[..., Sandbox]:
+    """Factory of started sandboxes (support/boxes.py checks them after the test)."""
+    return sandboxes.start
 
 
 @pytest.fixture

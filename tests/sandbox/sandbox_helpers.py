@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import requests
 
-from support import oai
 from ue_twilio.sandbox import Sandbox
 
 TWIML = "<Response><Say>Disk full on db01</Say></Response>"
@@ -65,10 +64,3 @@ class Api:
 
     def close(self) -> None:
         self.session.close()
-
-
-def check_creates_conform(box: Sandbox) -> None:
-    """Every request the sandbox accepted (created) conforms to the OpenAPI."""
-    for entry in box.journal:
-        if entry.created_sid is not None:
-            oai.check_request(entry.method, entry.path, entry.params)

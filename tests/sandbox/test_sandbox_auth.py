@@ -68,6 +68,7 @@ def test_unknown_path_and_unknown_sid_are_404(api):
     assert_twilio_error(api.get("/Calls/CA" + "0" * 32 + ".json"), 404, 20404)
 
 
+@pytest.mark.nonconforming_requests
 def test_other_methods_are_405(api):
     response = api.session.delete(api.base + "/Messages.json", timeout=5)
     assert_twilio_error(response, 405, 20004)

@@ -37,6 +37,7 @@ def test_an_api_key_cannot_reach_another_account(box):
     assert_twilio_error(client.sms(), 404, 20404)
 
 
+@pytest.mark.nonconforming_requests
 @pytest.mark.parametrize("value", ["0", "36001", "ten", "-5", "1.5"])
 def test_validity_period_out_of_range_is_21624(api, box, value):
     assert_twilio_error(api.sms(ValidityPeriod=value), 400, 21624)
@@ -48,6 +49,7 @@ def test_validity_period_in_range_is_accepted(api, value):
     assert api.sms(ValidityPeriod=value).status_code == 201
 
 
+@pytest.mark.nonconforming_requests
 def test_smart_encoded_must_be_a_boolean(api):
     assert api.sms(SmartEncoded="true").status_code == 201
     assert api.sms(SmartEncoded="False").status_code == 201

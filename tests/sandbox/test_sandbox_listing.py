@@ -40,6 +40,7 @@ def _follow(api: Api, uri: str) -> dict:
     return response.json()
 
 
+@pytest.mark.nonconforming_requests
 def test_messages_filter_by_to_and_from_newest_first(final_box):
     api = Api(final_box)
     sids = [api.sms(to=to).json()["sid"] for to in (RECIPIENT, OTHER, RECIPIENT)]
@@ -134,6 +135,7 @@ def test_the_query_string_may_carry_an_encoded_comparison(final_box):
     assert [m["sid"] for m in listed] == [sid]
 
 
+@pytest.mark.nonconforming_requests
 @pytest.mark.parametrize(
     "params",
     [
@@ -148,6 +150,7 @@ def test_bad_list_parameters_are_a_400(api, params):
     assert_twilio_error(api.get("/Messages.json", **params), 400, 20001)
 
 
+@pytest.mark.nonconforming_requests
 def test_page_size_defaults_to_50_and_caps_at_1000(final_box):
     api = Api(final_box)
     assert _page(api, "/Messages.json")["page_size"] == 50

@@ -24,6 +24,7 @@ def test_keep_alive_reuses_one_connection(box, api):
     assert box.connections_accepted == 1
 
 
+@pytest.mark.nonconforming_requests
 def test_error_answers_keep_the_connection_too(box, api):
     api.sms(to="+15005550001")  # 400
     Api(box, auth=(box.account_sid, "bad")).sms()  # 401 on another session

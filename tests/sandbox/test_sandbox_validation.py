@@ -77,6 +77,7 @@ BAD_CALLS = [
 ]
 
 
+@pytest.mark.nonconforming_requests
 @pytest.mark.parametrize("params,code", BAD_MESSAGES)
 def test_invalid_message_is_refused_with_twilio_code(box, api, params, code):
     assert_twilio_error(api.send_message(**params), 400, code)
@@ -85,6 +86,7 @@ def test_invalid_message_is_refused_with_twilio_code(box, api, params, code):
     assert entry.status == 400 and entry.created_sid is None
 
 
+@pytest.mark.nonconforming_requests
 @pytest.mark.parametrize("params,code", BAD_CALLS)
 def test_invalid_call_is_refused_with_twilio_code(box, api, params, code):
     assert_twilio_error(api.create_call(**params), 400, code)

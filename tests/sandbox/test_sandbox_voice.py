@@ -82,6 +82,7 @@ def test_completed_on_a_ringing_call_cancels_it(slow_api):
     assert _update(slow_api, sid, Status="completed").json()["status"] == "canceled"
 
 
+@pytest.mark.nonconforming_requests
 def test_update_errors(slow_api):
     sid = slow_api.call().json()["sid"]
     bad = slow_api.session.post(

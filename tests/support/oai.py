@@ -12,6 +12,7 @@ does not conform: the path must match a path template of either description
 (``/2010-04-01/...`` or ``/v1/...``; path parameters checked against their
 schemas), every form/query parameter must be a property of the operation's
 schema, required ones present, values of the right type, enum and pattern.
+``check_journal(journal)`` checks each request of a sandbox's journal.
 ``check_resource(kind, resource)`` does the same for a resource and
 ``check_response(method, path, status, body)`` for a whole answer (list pages).
 """
@@ -244,6 +245,15 @@ def check_request(method: str, path: str, params: Mapping[str, ParamValues]) -> 
         raise AssertionError(f"{method} {found.template}: missing required {missing}")
     for name, value in params.items():
         _check_parameter(name, _values(value), schemas[name])
+
+
+def check_journal(journal: Iterable, accepted_only: bool = False) -> None:
+    """Every journal entry (or, with ``accepted_only``, every one the sandbox
+    created a resource for) must conform: see :func:`check_request`."""
+    for entry in journal:
+        if accepted_only and entry.created_sid is None:
+            continue
+        check_request(entry.method, entry.path, entry.params)
 
 
 # -- responses ----------------------------------------------------------------

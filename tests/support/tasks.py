@@ -1,5 +1,5 @@
-"""Helpers for the issue-7 tests: sandboxes with chosen status speed, and a
-Task run that records live progress snapshots and can be cancelled.
+"""Helpers for the issue-7 tests: a Task run that records live progress
+snapshots and can be cancelled.
 
 Everything a user could see goes through ``runner.record`` for the leak guard.
 """
@@ -14,7 +14,6 @@ from typing import Any, Dict, List, Optional
 
 from support import runner
 from ue_twilio import Settings, Task
-from ue_twilio.sandbox import Sandbox
 
 
 @dataclass
@@ -23,22 +22,6 @@ class LiveRun(runner.Run):
     snapshot_times: List[float] = field(default_factory=list)
     cancelled_at: Optional[float] = None
     returned_at: float = 0.0
-
-
-def start_sandbox(secrets, status_interval: float = 0.1) -> Sandbox:
-    """A started sandbox whose token is registered with the leak guard."""
-    token = "issue7-token-{}".format(id(object()))
-    box = Sandbox(auth_token=token, status_interval=status_interval).start()
-    secrets.add(token)
-    return box
-
-
-def check_conformance(box: Sandbox) -> None:
-    from support import oai
-
-    for entry in box.journal:
-        if entry.created_sid:
-            oai.check_request(entry.method, entry.path, entry.params)
 
 
 def run_live(
