@@ -27,7 +27,7 @@ from ue_twilio.exceptions import ValidationError
 make_box = calls.make_box
 
 GOOD = "+15558675310"
-NEW_FIELDS = (
+NEW_FIELDS = (  # the six fields, by name
     "voice_name",
     "voice_language",
     "voice_repeat",

@@ -50,13 +50,7 @@ ECHO_KEYS = (
     "validity_period",
     "smart_encoding",
     "status_callback_url",
-    "voice_name",
-    "voice_language",
-    "voice_repeat",
-    "answering_machine",
-    "call_order",
-    "fallback_sms",
-)
+) + f.VOICE_OPTIONS
 
 
 def complete(echoed: Mapping[str, Any]) -> Dict[str, Any]:
@@ -110,15 +104,8 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
 
 def _voice_echo(config: TaskConfig) -> Dict[str, Any]:
     """The issue-12 voice options; null unless the action is voice."""
-    names = (
-        "voice_name",
-        "voice_language",
-        "voice_repeat",
-        "answering_machine",
-        "call_order",
-        "fallback_sms",
-    )
-    return {name: getattr(config, name) if config.is_voice else None for name in names}
+    voice = config.is_voice
+    return {name: getattr(config, name) if voice else None for name in f.VOICE_OPTIONS}
 
 
 def _proxy_echo(config: TaskConfig) -> Dict[str, Any]:

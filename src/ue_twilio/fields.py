@@ -34,6 +34,15 @@ RESEND_UNSENT_ONLY = "unsent_only"
 AMD_IGNORE = "ignore"
 AMD_LEAVE_MESSAGE = "leave_message"
 AMD_COUNT_AS_UNANSWERED = "count_as_unanswered"
+# The voice options of issue 12, shown and echoed for voice only.
+VOICE_OPTIONS = (
+    "voice_name",
+    "voice_language",
+    "voice_repeat",
+    "answering_machine",
+    "call_order",
+    "fallback_sms",
+)
 
 FROM_LIST = "recipient_list"
 FROM_FILE = "recipient_list_file"
