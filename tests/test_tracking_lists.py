@@ -261,3 +261,22 @@ def test_cancel_wakes_the_tracker_between_rounds(sandbox):
         direct.client.close()
     assert returned - cancelled_at[0] < 5  # the cancel ended it, not the 30 s
     assert report.cancelled and report.pending == 15
+
+
+def test_a_cancel_event_alone_ends_tracking_at_the_next_wake(sandbox):
+    """Whoever only sets the event (no Tracker.cancel) still stops it: the
+    workers see it at their next due poll and the supervisor is told."""
+    direct = _Direct(sandbox, 15, status_interval=1000.0)
+    cancel = threading.Event()
+    tracker = direct.track(cancel)
+    timer = threading.Timer(1.0, cancel.set)
+    try:
+        timer.start()
+        started = time.monotonic()
+        report = tracker.run()
+        took = time.monotonic() - started
+    finally:
+        timer.cancel()
+        direct.client.close()
+    assert took < 15  # its timeout is 30 s
+    assert report.cancelled and report.pending == 15

@@ -287,6 +287,8 @@ class Tracker:
         while True:
             position = self._next_due()
             if position is None:
+                with self._lock:  # the supervisor re-checks why work ended
+                    self._state.notify_all()
                 return
             try:
                 if position == ROUND:
