@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from support.runner import cli_env, fields_for, record, run_cli
 from ue_twilio.outcome import PARTIAL
 
@@ -122,7 +124,8 @@ def test_api_url_option_beats_the_environment(sandbox):
     assert len(sandbox.creates()) == 1
 
 
-def test_sigint_cancels_like_the_agent(sandbox, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_a_signal_during_a_run_cancels_like_the_agent(sandbox, tmp_path, signum):
     sandbox.faults.latency = 0.3
     numbers = ",".join("+1555{:07d}".format(i) for i in range(40))
     fields = fields_for(sandbox, recipients=numbers, max_concurrent_requests=2)
@@ -138,7 +141,7 @@ def test_sigint_cancels_like_the_agent(sandbox, tmp_path):
     deadline = time.monotonic() + 20
     while len(sandbox.journal) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=20)
     record(stdout, stderr)
     output = json.loads(stdout)

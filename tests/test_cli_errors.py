@@ -16,7 +16,6 @@ import time
 import pytest
 
 from support.runner import cli_env, fields_for, record
-from ue_twilio.outcome import PARTIAL
 
 CLI = [sys.executable, "-m", "ue_twilio"]
 ZERO_STATS = {
@@ -198,29 +197,3 @@ def _wait_until_blocked_in_read(proc) -> None:
         if "pipe" in state or "wait" in state:
             return
         time.sleep(0.05)
-
-
-def test_sigterm_during_a_run_cancels_like_the_agent(sandbox, tmp_path):
-    sandbox.faults.latency = 0.3
-    numbers = ",".join("+1555{:07d}".format(i) for i in range(40))
-    fields = fields_for(sandbox, recipients=numbers, max_concurrent_requests=2)
-    path = tmp_path / "fields.json"
-    path.write_text(json.dumps(fields))
-    proc = subprocess.Popen(
-        CLI + ["run", "--fields", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli_env(sandbox.url),
-    )
-    deadline = time.monotonic() + 20
-    while len(sandbox.journal) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=20)
-    record(stdout, stderr)
-    output = json.loads(stdout)
-    assert proc.returncode == 21
-    assert output["status_description"] == PARTIAL  # the seed's text for 21
-    assert output["result"]["cancelled"] is True
-    assert output["result"]["stats"]["msg_not_sent_count"] > 0
