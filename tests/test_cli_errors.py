@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from support.runner import cli_env, fields_for, record
+from support.runner import cli_env, fields_for, record, run_crashing_cli
 
 CLI = [sys.executable, "-m", "ue_twilio"]
 ZERO_STATS = {
@@ -137,22 +137,7 @@ def test_help_and_version_still_exit_0():
 
 def test_an_unexpected_error_exits_1_with_json_and_no_traceback(sandbox):
     """The crash fallback: a bug anywhere below main still gives the envelope."""
-    code = (
-        "import sys, ue_twilio, ue_twilio.cli as cli\n"
-        "def broken(*args, **kwargs):\n"
-        "    raise RuntimeError('a bug')\n"
-        "ue_twilio.Task.run = broken\n"
-        "sys.exit(cli.main(sys.argv[1:]))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, "run", "--fields", "-"],
-        input=json.dumps(fields_for(sandbox)),
-        capture_output=True,
-        text=True,
-        env=cli_env(sandbox.url),
-        timeout=60,
-    )
-    record(proc.stdout, proc.stderr)
+    proc = run_crashing_cli(fields_for(sandbox), sandbox.url)
     _assert_envelope(proc, 1, "FAIL: Unexpected error: RuntimeError.")
     assert sandbox.journal == []
 

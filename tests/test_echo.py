@@ -10,10 +10,8 @@ subprocess against the sandbox, and the agent adapter for a crash.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from support.runner import cli_env, fields_for, record, run_cli
+from support.runner import fields_for, run_cli, run_crashing_cli
 from ue_twilio.echo import ECHO_KEYS
 from ue_twilio.filelock import FileLock
 
@@ -55,22 +53,7 @@ def _paths(sandbox, tmp_path):
 
 def _crash(sandbox):
     """A bug below the CLI's main: the crash fallback (outcome.crash_outcome)."""
-    code = (
-        "import sys, ue_twilio, ue_twilio.cli as cli\n"
-        "def broken(*args, **kwargs):\n"
-        "    raise RuntimeError('a bug')\n"
-        "ue_twilio.Task.run = broken\n"
-        "sys.exit(cli.main(sys.argv[1:]))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, "run", "--fields", "-"],
-        input=json.dumps(fields_for(sandbox)),
-        capture_output=True,
-        text=True,
-        env=cli_env(sandbox.url),
-        timeout=60,
-    )
-    record(proc.stdout, proc.stderr)
+    proc = run_crashing_cli(fields_for(sandbox), sandbox.url)
     assert proc.returncode == 1, proc.stderr
     return json.loads(proc.stdout)
 

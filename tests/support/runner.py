@@ -101,6 +101,28 @@ def run_cli(
     return Run(proc.returncode, json.loads(proc.stdout), proc.stdout, proc.stderr)
 
 
+def run_crashing_cli(fields: Any, api_url: str) -> subprocess.CompletedProcess:
+    """``ue-twilio run`` in a subprocess whose Task.run raises: a bug below
+    main, so only the CLI's crash fallback stands between it and the user."""
+    code = (
+        "import sys, ue_twilio, ue_twilio.cli as cli\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise RuntimeError('a bug')\n"
+        "ue_twilio.Task.run = broken\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "run", "--fields", "-"],
+        input=json.dumps(fields),
+        capture_output=True,
+        text=True,
+        env=cli_env(api_url),
+        timeout=60,
+    )
+    record(proc.stdout, proc.stderr)
+    return proc
+
+
 @contextmanager
 def captured_log() -> Iterator[Tuple[logging.Logger, io.StringIO]]:
     """A private DEBUG logger whose lines land in a string: the run's STDERR."""
