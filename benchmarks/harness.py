@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from ue_twilio import Settings, Task
-from ue_twilio.client import UNKNOWN, Reply, TwilioClient
 from ue_twilio.listing import Listing
-from ue_twilio.results import QUEUED, RecipientResult
+from ue_twilio.models import RecipientResult, Reply, ReplyKind, Status
 from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from ue_twilio.tracking import Tracker
+from ue_twilio.transport.client import TwilioClient
 
 SENDER = "+15005550006"
 BODY = "Nightly load failed: warehouse job 42 stopped at step 7"
@@ -194,7 +194,9 @@ class _Rounds(Listing):
     def first(self) -> Reply:
         if self.left == 0:
             self._cancel.set()
-            return Reply(UNKNOWN, error_message="the benchmark has its rounds")
+            return Reply(
+                ReplyKind.UNKNOWN, error_message="the benchmark has its rounds"
+            )
         self.left -= 1
         return super().first()
 
@@ -215,7 +217,7 @@ def track_measured(url: str, sids: Sequence[str], rounds: int, listing: bool):
             cancel.set()  # one round of one GET each is enough
         return reply
 
-    results = [RecipientResult("+1", QUEUED, sid=sid) for sid in sids]
+    results = [RecipientResult("+1", Status.QUEUED, sid=sid) for sid in sids]
     lists = _Rounds(client, time.time() - 3600, rounds, cancel) if listing else None
     tracker = Tracker(
         fetch, results, False, 600.0, 10, quiet_logger(), cancel,

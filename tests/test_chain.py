@@ -19,7 +19,7 @@ from support.runner import run_cli, run_task
 from ue_twilio.account import TwilioAccount
 from ue_twilio.chain import CallChain
 from ue_twilio.config import TaskConfig
-from ue_twilio.results import NOT_CALLED, RecipientResult
+from ue_twilio.models import RecipientResult, Status
 
 make_box = calls.make_box
 CHAIN = ["one_by_one_until_answered"]
@@ -150,7 +150,7 @@ def test_the_delivery_timeout_bounds_the_whole_chain():
         clock.now += 100.0  # each call takes 100 s and nobody answers
     chain.finish(results, stopped=False)
     assert placed == [0, 1]
-    assert results[2].status == NOT_CALLED
+    assert results[2].status == Status.NOT_CALLED
     assert "Delivery Timeout of 150 s ended first" in results[2].error_message
 
 

@@ -9,8 +9,9 @@ import threading
 import pytest
 
 from ue_twilio import Settings
-from ue_twilio.client import OK, RATE_LIMITED, REFUSED, UNKNOWN, TwilioClient
 from ue_twilio.exceptions import TwilioConnectionError
+from ue_twilio.models import ReplyKind
+from ue_twilio.transport.client import TwilioClient
 
 PARAMS = {"From": "+15005550006", "To": "+15558675310", "Body": "hello"}
 
@@ -25,15 +26,15 @@ def _client(box, **settings):
 @pytest.mark.parametrize(
     "fault, kind, created",
     [
-        ("reset_before", UNKNOWN, 0),
-        ("reset_after", UNKNOWN, 1),
-        ("stall", UNKNOWN, 1),
-        ("stall_body", OK, 1),  # the 201 arrived: created, body lost
-        ("lost_body", OK, 1),
-        ("malformed_json", OK, 1),
-        ("http_500", UNKNOWN, 0),
-        ("html_error", UNKNOWN, 0),
-        ("rate_limited", RATE_LIMITED, 0),
+        ("reset_before", ReplyKind.UNKNOWN, 0),
+        ("reset_after", ReplyKind.UNKNOWN, 1),
+        ("stall", ReplyKind.UNKNOWN, 1),
+        ("stall_body", ReplyKind.OK, 1),  # the 201 arrived: created, body lost
+        ("lost_body", ReplyKind.OK, 1),
+        ("malformed_json", ReplyKind.OK, 1),
+        ("http_500", ReplyKind.UNKNOWN, 0),
+        ("html_error", ReplyKind.UNKNOWN, 0),
+        ("rate_limited", ReplyKind.RATE_LIMITED, 0),
     ],
 )
 def test_each_fault_becomes_the_reply_that_says_what_may_have_happened(
@@ -62,7 +63,7 @@ def test_a_400_is_refused_not_unknown(sandbox):
         reply = client.create("Messages", dict(PARAMS, To="+15005550001"))
     finally:
         client.close()
-    assert reply.kind == REFUSED
+    assert reply.kind == ReplyKind.REFUSED
     assert reply.error_code == 21211
 
 
@@ -93,7 +94,7 @@ def test_close_waits_for_the_request_in_flight(sandbox):
         threading.Event().wait(0.01)
     client.close()
     sender.join(10)
-    assert [r.kind for r in replies] == [OK]
+    assert [r.kind for r in replies] == [ReplyKind.OK]
     assert replies[0].sid in sandbox.messages
     posts = len(sandbox.journal)
     with pytest.raises(TwilioConnectionError):  # after close nothing leaves
@@ -105,7 +106,7 @@ def test_next_page_follows_only_this_accounts_path(sandbox):
     client = _client(sandbox)
     try:
         first = client.list_page("Messages", {"PageSize": "1"})
-        assert first.kind == OK
+        assert first.kind == ReplyKind.OK
         forged = first._replace(
             body={"next_page_uri": "/2010-04-01/Accounts/ACother/Messages.json"}
         )

@@ -14,8 +14,8 @@ from support.calls import FAST, PERSON, hang_ups, voice_fields
 from support.runner import cli_env, record, run_task
 from support.tasks import run_live
 from ue_twilio import Settings
-from ue_twilio.client import TwilioClient
 from ue_twilio.hangup import HangUp
+from ue_twilio.transport.client import TwilioClient
 
 make_box = calls.make_box
 SIX = ["+1555867531{}".format(i) for i in range(6)]

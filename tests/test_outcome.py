@@ -9,14 +9,7 @@ import pytest
 from ue_twilio import outcome
 from ue_twilio.echo import ECHO_KEYS
 from ue_twilio.exceptions import AuthenticationError, TwilioConnectionError
-from ue_twilio.results import (
-    FAILED,
-    NOT_SENT,
-    QUEUED,
-    SKIPPED,
-    UNKNOWN,
-    RecipientResult,
-)
+from ue_twilio.models import RecipientResult, Status
 
 
 def _results(*statuses):
@@ -29,12 +22,12 @@ def _results(*statuses):
 @pytest.mark.parametrize(
     "statuses,expected_code",
     [
-        ((QUEUED, QUEUED), 0),
-        ((QUEUED, SKIPPED), 0),
-        ((QUEUED, FAILED), 21),
-        ((QUEUED, NOT_SENT), 21),
-        ((FAILED, FAILED), 1),
-        ((FAILED, NOT_SENT), 1),
+        ((Status.QUEUED, Status.QUEUED), 0),
+        ((Status.QUEUED, Status.SKIPPED), 0),
+        ((Status.QUEUED, Status.FAILED), 21),
+        ((Status.QUEUED, Status.NOT_SENT), 21),
+        ((Status.FAILED, Status.FAILED), 1),
+        ((Status.FAILED, Status.NOT_SENT), 1),
     ],
 )
 def test_verdict_table(statuses, expected_code):
@@ -50,18 +43,20 @@ def test_verdict_table(statuses, expected_code):
 
 def test_run_wide_error_wins_over_counts():
     error = AuthenticationError("Twilio error 20003: Authenticate")
-    code, status = outcome.verdict(_results(QUEUED, FAILED), error)
+    code, status = outcome.verdict(_results(Status.QUEUED, Status.FAILED), error)
     assert code == 2
     assert status == (
         "AUTHENTICATION_ERROR: Account cannot be authenticated. "
         "Twilio error 20003: Authenticate."
     )
-    assert outcome.verdict(_results(QUEUED), TwilioConnectionError("x"))[0] == 10
+    assert outcome.verdict(_results(Status.QUEUED), TwilioConnectionError("x"))[0] == 10
 
 
 @pytest.mark.parametrize("queued,expected", [(True, 21), (False, 1)])
 def test_cancel_is_21_with_something_queued_else_1(queued, expected):
-    statuses = (QUEUED, NOT_SENT) if queued else (FAILED, NOT_SENT)
+    statuses = (
+        (Status.QUEUED, Status.NOT_SENT) if queued else (Status.FAILED, Status.NOT_SENT)
+    )
     code, status = outcome.verdict(_results(*statuses), cancelled=True)
     assert code == expected
     if queued:  # exit 21 always carries the seed's text; details go to STDERR
@@ -73,15 +68,25 @@ def test_cancel_is_21_with_something_queued_else_1(queued, expected):
 
 
 def test_undelivered_turns_success_into_22_but_not_a_partial_failure():
-    assert outcome.verdict(_results(QUEUED, QUEUED), undelivered=1) == (
+    assert outcome.verdict(_results(Status.QUEUED, Status.QUEUED), undelivered=1) == (
         22,
         outcome.NOT_DELIVERED,
     )
-    assert outcome.verdict(_results(QUEUED, FAILED), undelivered=1)[0] == 21
+    assert (
+        outcome.verdict(_results(Status.QUEUED, Status.FAILED), undelivered=1)[0] == 21
+    )
 
 
 def test_stats_keep_the_seed_keys_and_add_up():
-    counts = outcome.stats(_results(QUEUED, SKIPPED, FAILED, NOT_SENT, UNKNOWN))
+    counts = outcome.stats(
+        _results(
+            Status.QUEUED,
+            Status.SKIPPED,
+            Status.FAILED,
+            Status.NOT_SENT,
+            Status.UNKNOWN,
+        )
+    )
     assert counts == {
         "msg_queued_count": 2,
         "msg_failed_count": 3,
@@ -91,14 +96,16 @@ def test_stats_keep_the_seed_keys_and_add_up():
 
 
 def test_a_run_with_only_unknown_recipients_is_not_a_success():
-    code, text = outcome.verdict(_results(UNKNOWN))
+    code, text = outcome.verdict(_results(Status.UNKNOWN))
     assert code == 1 and text.startswith("FAIL: No message could be queued.")
-    assert outcome.verdict(_results(QUEUED, UNKNOWN))[0] == 21
+    assert outcome.verdict(_results(Status.QUEUED, Status.UNKNOWN))[0] == 21
 
 
 def test_long_lists_keep_only_problems_and_at_most_the_limit(monkeypatch):
     monkeypatch.setattr(outcome, "RECIPIENT_DETAIL_LIMIT", 3)
-    detail = outcome.recipients_detail(_results(QUEUED, FAILED, *([NOT_SENT] * 5)))
+    detail = outcome.recipients_detail(
+        _results(Status.QUEUED, Status.FAILED, *([Status.NOT_SENT] * 5))
+    )
     assert [r["status"] for r in detail["recipients"]] == [
         "failed",
         "not_sent",

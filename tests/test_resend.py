@@ -224,7 +224,7 @@ def _count_bits(bits):
 
 
 def test_a_record_too_long_for_the_field_goes_to_the_file_only():
-    from ue_twilio.live import Snapshot
+    from ue_twilio.models import Snapshot
 
     short = Snapshot(3, queued=1, resend_state="1." + "a" * 100)
     long = Snapshot(3, queued=1, resend_state="1." + "a" * 5000)

@@ -11,14 +11,14 @@ import pytest
 from support.runner import fields_for, run_cli
 from support.tasks import run_live, statuses
 from ue_twilio import Settings
-from ue_twilio.client import TwilioClient
+from ue_twilio.models import RecipientResult, Status
 from ue_twilio.outcome import PARTIAL
-from ue_twilio.results import QUEUED, RecipientResult
 from ue_twilio.tracking import GET_EACH_UP_TO, Tracker
+from ue_twilio.transport.client import TwilioClient
 
 GOOD = "+15558675310"
 UNDELIVERED = "+15005550011"  # message undelivered / call no-answer
-FAILED = "+15005550012"  # message failed / call busy
+FAILED_NUMBER = "+15005550012"  # message failed / call busy
 NOT_DELIVERED = "FAIL: Not all messages were delivered."
 
 
@@ -41,7 +41,7 @@ def _gets(box):
 
 def test_delivered_and_undelivered_messages_exit_22(make_box):
     box = make_box()
-    fields = _tracked(box, ", ".join([GOOD, UNDELIVERED, FAILED]))
+    fields = _tracked(box, ", ".join([GOOD, UNDELIVERED, FAILED_NUMBER]))
     run = run_cli(fields, box.url)
     assert run.rc == 22
     assert run.output["status_description"] == NOT_DELIVERED
@@ -97,7 +97,7 @@ def test_read_whatsapp_counts_as_delivered(make_box):
 def test_calls_completed_versus_no_answer_and_busy(make_box):
     box = make_box()
     box.set_outcome("+15558675399", "failed")
-    recipients = ", ".join([GOOD, UNDELIVERED, FAILED, "+15558675399"])
+    recipients = ", ".join([GOOD, UNDELIVERED, FAILED_NUMBER, "+15558675399"])
     fields = _tracked(box, recipients, action="voice_message")
     run = run_live(fields, box.url)
     assert run.rc == 22
@@ -235,7 +235,7 @@ def test_tracker_alone_honours_a_short_timeout_and_cancel(make_box, secret_guard
     client = TwilioClient(box.account_sid, box.auth_token, Settings(api_url=box.url))
     try:
         sids = [_create(client, "+1555000000{}".format(i)) for i in range(3)]
-        results = [RecipientResult("+1", QUEUED, sid=sid) for sid in sids]
+        results = [RecipientResult("+1", Status.QUEUED, sid=sid) for sid in sids]
         log = logging.getLogger("ue_twilio.test.tracker")
         never = threading.Event()
         tracker = Tracker(
@@ -253,7 +253,7 @@ def test_tracker_alone_honours_a_short_timeout_and_cancel(make_box, secret_guard
         assert 0.55 <= time.monotonic() - started < 0.9
         assert (report.delivered, report.undelivered, report.pending) == (0, 3, 3)
         cancel = threading.Event()
-        results = [RecipientResult("+1", QUEUED, sid=sid) for sid in sids]
+        results = [RecipientResult("+1", Status.QUEUED, sid=sid) for sid in sids]
         tracker = Tracker(
             lambda sid: client.fetch("Messages", sid),
             results,
@@ -288,14 +288,15 @@ def _create(client, to):
 
 def test_long_lists_keep_the_undelivered_in_the_output():
     from ue_twilio.outcome import recipients_detail
-    from ue_twilio.results import FAILED, SKIPPED
 
-    results = [RecipientResult("+1555{:07d}".format(i), QUEUED) for i in range(10001)]
+    results = [
+        RecipientResult("+1555{:07d}".format(i), Status.QUEUED) for i in range(10001)
+    ]
     results[0].delivery = "delivered"
     results[1].delivery = "undelivered"
     results[2].delivery = "sent"  # pending at the timeout
-    results[3] = RecipientResult("+15550000003", FAILED, error_message="x")
-    results[4] = RecipientResult("+15550000004", SKIPPED)
+    results[3] = RecipientResult("+15550000003", Status.FAILED, error_message="x")
+    results[4] = RecipientResult("+15550000004", Status.SKIPPED)
     detail = recipients_detail(results)
     assert detail["recipients_listed"] == "not_queued_only"
     assert [r["status"] for r in detail["recipients"]] == [

@@ -15,10 +15,10 @@ from decimal import Decimal
 from support.runner import fields_for
 from support.tasks import run_live, statuses
 from ue_twilio import Settings
-from ue_twilio.client import TwilioClient
 from ue_twilio.listing import Listing
-from ue_twilio.results import QUEUED, RecipientResult
+from ue_twilio.models import RecipientResult, Status
 from ue_twilio.tracking import GET_EACH_UP_TO, Tracker
+from ue_twilio.transport.client import TwilioClient
 
 SENDER = "+15005550006"
 UNDELIVERED = "+15005550011"  # message: sent, then undelivered / call: no-answer
@@ -203,7 +203,7 @@ class _Direct:
     def _create(self, to: str) -> RecipientResult:
         params = {"From": SENDER, "To": to, "Body": "x"}
         reply = self.client.create("Messages", params)
-        return RecipientResult(to, QUEUED, sid=reply.sid)
+        return RecipientResult(to, Status.QUEUED, sid=reply.sid)
 
     def track(self, cancel=None) -> Tracker:
         tracker = Tracker(

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 from . import regions
-from .client import TwilioClient
 from .exceptions import ValidationError
 from .readers import label, read_choice, read_credential, read_text
 from .settings import Settings
+from .transport.client import TwilioClient
 
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")

@@ -15,9 +15,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterator, List, Optional, Tuple
 
+from .models import DeliveryReport, RecipientResult, Status, count_queued
 from .outcome import NOT_DELIVERED, SUCCESS
-from .results import NOT_CALLED, RecipientResult, count_queued
-from .tracking import DeliveryReport
 
 CALL_MARGIN = 30.0
 # A chain waits for one call at a time: poll it at least this often.
@@ -83,7 +82,7 @@ class CallChain:
         why = "not called: " + (self._why_stopped or "the chain ended")
         for index in left:
             results[index] = RecipientResult(
-                results[index].to, NOT_CALLED, error_message=why
+                results[index].to, Status.NOT_CALLED, error_message=why
             )
         if self.answered is not None:
             self._log.info(

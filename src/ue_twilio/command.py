@@ -14,9 +14,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ._version import EXTENSION_NAME, __version__
 from .account import TwilioAccount, read_account
-from .client import OK, RATE_LIMITED, Reply
 from .exceptions import TwilioTaskError, ValidationError, sentence
 from .logsafe import SafeLog
+from .models import Reply, ReplyKind
 from .outcome import Outcome
 from .proxy import ProxyConfig, echo_no_proxy, ignored_proxy_notices, parse_proxy
 from .ratelimit import backoff_delay
@@ -89,7 +89,7 @@ def get_patiently(request: Callable[[], Reply]) -> Reply:
     """One GET; a 429 is retried twice after a backoff (run-wide errors raise)."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         reply = request()
-        if reply.kind != RATE_LIMITED or attempt == MAX_ATTEMPTS:
+        if reply.kind != ReplyKind.RATE_LIMITED or attempt == MAX_ATTEMPTS:
             break
         time.sleep(backoff_delay(attempt, reply.retry_after))
     return reply
@@ -97,7 +97,7 @@ def get_patiently(request: Callable[[], Reply]) -> Reply:
 
 def require_ok(reply: Reply, what: str) -> Dict[str, Any]:
     """The reply's JSON body, or a TwilioTaskError saying what was not returned."""
-    if reply.kind == OK and reply.body:
+    if reply.kind == ReplyKind.OK and reply.body:
         return dict(reply.body)
     if reply.error_code is not None:
         detail = "Twilio error {}: {}".format(reply.error_code, reply.error_message)

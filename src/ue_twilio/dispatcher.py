@@ -16,11 +16,9 @@ import threading
 import time
 from typing import Callable, List, Optional, Sequence
 
-from .client import OK, RATE_LIMITED, UNKNOWN, Reply
 from .exceptions import RUN_WIDE_ERRORS, TwilioConnectionError, TwilioTaskError
+from .models import RecipientResult, Reply, ReplyKind, Status
 from .ratelimit import AdaptiveLimiter, backoff_delay
-from .results import FAILED, NOT_SENT, QUEUED, RecipientResult
-from .results import UNKNOWN as UNKNOWN_STATE
 from .settings import Settings
 from .workers import Crew
 
@@ -126,7 +124,7 @@ class Dispatcher:
             reply = self._attempt(index, to, ticket)
             if reply is None:
                 return
-            if reply.kind != RATE_LIMITED:
+            if reply.kind != ReplyKind.RATE_LIMITED:
                 self._limiter.succeeded()
                 self._record(index, _result_of(to, reply))
                 return
@@ -158,10 +156,10 @@ class Dispatcher:
                 type(exc).__name__
             )
             self._record(
-                index, RecipientResult(to, UNKNOWN_STATE, error_message=problem)
+                index, RecipientResult(to, Status.UNKNOWN, error_message=problem)
             )
             return None
-        if reply.kind == RATE_LIMITED:
+        if reply.kind == ReplyKind.RATE_LIMITED:
             self._limiter.rate_limited(ticket, reply.retry_after)
         self._limiter.release()
         return reply
@@ -185,7 +183,7 @@ class Dispatcher:
             self._results[index] = result
             if self._on_result is not None:
                 self._on_result(index, result)
-            if result.status == QUEUED:
+            if result.status == Status.QUEUED:
                 self.progress.queued += 1
             else:
                 self.progress.failed += 1
@@ -220,12 +218,12 @@ class Dispatcher:
             for index in self._in_flight:
                 self._results[index] = RecipientResult(
                     self._recipients[index],
-                    UNKNOWN_STATE,
+                    Status.UNKNOWN,
                     error_message="cancelled while the request was in flight; "
                     "delivery state unknown",
                 )
             return [
-                result or RecipientResult(self._recipients[i], NOT_SENT)
+                result or RecipientResult(self._recipients[i], Status.NOT_SENT)
                 for i, result in enumerate(self._results)
             ]
 
@@ -274,9 +272,9 @@ class Dispatcher:
 def _log_lines(result: RecipientResult) -> List[tuple]:
     """What STDERR says of one settled recipient: (level, message, *args)."""
     problem = result.describe_failure()
-    if result.status == UNKNOWN_STATE:
+    if result.status == Status.UNKNOWN:
         return [("warning", "Answer lost: %s: %s", result.to, problem)]
-    if result.status != QUEUED:
+    if result.status != Status.QUEUED:
         return [("error", "Not queued: %s: %s", result.to, problem)]
     if result.sid is None:
         # HTTP 201 means queued; say why the output has no sid for it.
@@ -286,15 +284,15 @@ def _log_lines(result: RecipientResult) -> List[tuple]:
 
 
 def _result_of(to: str, reply: Reply) -> RecipientResult:
-    if reply.kind == OK:
-        return RecipientResult(to, QUEUED, sid=reply.sid)
+    if reply.kind == ReplyKind.OK:
+        return RecipientResult(to, Status.QUEUED, sid=reply.sid)
     message = reply.error_message or "failed"
-    if reply.kind == UNKNOWN:
+    if reply.kind == ReplyKind.UNKNOWN:
         if "unknown" not in message:
             message += "; Twilio may or may not have processed it"
-        state = UNKNOWN_STATE
+        state = Status.UNKNOWN
     else:
-        state = FAILED
+        state = Status.FAILED
     return RecipientResult(
         to, state, error_code=reply.error_code, error_message=message
     )
@@ -302,7 +300,7 @@ def _result_of(to: str, reply: Reply) -> RecipientResult:
 
 def _stopped_by(to: str, exc: TwilioTaskError) -> RecipientResult:
     """The recipient whose request met a run-wide error."""
-    state = NOT_SENT if isinstance(exc, TwilioConnectionError) else FAILED
+    state = Status.NOT_SENT if isinstance(exc, TwilioConnectionError) else Status.FAILED
     return RecipientResult(to, state, error_message=exc.description)
 
 
@@ -311,5 +309,5 @@ def _rate_limit_exhausted(to: str, reply: Reply) -> RecipientResult:
         MAX_RATE_LIMIT_RETRIES, reply.error_message or "Too Many Requests"
     )
     return RecipientResult(
-        to, FAILED, error_code=reply.error_code, error_message=message
+        to, Status.FAILED, error_code=reply.error_code, error_message=message
     )

@@ -20,9 +20,7 @@ import dataclasses
 from typing import Any, Dict, List, Optional
 
 from .fields import RESEND_ALL, SMS
-from .results import FAILED, QUEUED_STATES, RecipientResult
-from .results import SMS as SMS_CHANNEL
-from .tracking import DeliveryReport
+from .models import QUEUED_STATES, Channel, DeliveryReport, RecipientResult, Status
 
 
 def unanswered(results: List[RecipientResult], report: DeliveryReport) -> List[int]:
@@ -31,7 +29,7 @@ def unanswered(results: List[RecipientResult], report: DeliveryReport) -> List[i
     return [
         index
         for index, result in enumerate(results)
-        if id(result) in not_reached or result.status == FAILED
+        if id(result) in not_reached or result.status == Status.FAILED
     ]
 
 
@@ -57,7 +55,7 @@ def link(
 ) -> List[RecipientResult]:
     """Tag each SMS with its channel and the call it backs up."""
     for index, text in zip(indices, texts):
-        text.channel = SMS_CHANNEL
+        text.channel = Channel.SMS
         text.fallback_for = calls[index].sid
     return texts
 

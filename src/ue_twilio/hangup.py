@@ -16,10 +16,16 @@ import threading
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from .client import OK, RATE_LIMITED, Reply, TwilioClient
+from .models import (
+    CALL_DELIVERED,
+    CALL_UNDELIVERED,
+    RecipientResult,
+    Reply,
+    ReplyKind,
+    Status,
+)
 from .ratelimit import backoff_delay
-from .results import QUEUED, RecipientResult
-from .tracking import CALL_DELIVERED, CALL_UNDELIVERED
+from .transport.client import TwilioClient
 from .workers import Crew
 
 HANGUP_BUDGET = 3.0
@@ -54,7 +60,7 @@ class CallLedger:
                 continue
             if result.delivery in _ENDED:
                 ended.add(result.sid)
-            elif result.status == QUEUED:
+            elif result.status == Status.QUEUED:
                 calls.setdefault(result.sid, result.to)
         return [(sid, to) for sid, to in calls.items() if sid not in ended]
 
@@ -116,9 +122,9 @@ class HangUp:
                 reply = self._client.update("Calls", sid, CANCEL_PARAMS)
             except Exception as exc:  # noqa: BLE001 - run-wide errors included
                 return "not hung up: {}".format(_describe(exc))
-            if reply.kind == OK:
+            if reply.kind == ReplyKind.OK:
                 return reply.status or "not hung up: Twilio's answer had no status"
-            if reply.kind != RATE_LIMITED:
+            if reply.kind != ReplyKind.RATE_LIMITED:
                 return "not hung up: {}".format(_problem(reply))
             attempt += 1
             delay = backoff_delay(attempt, reply.retry_after)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import List, Mapping, Optional
 
-from .client import Reply, TwilioClient
 from .config import TaskConfig
+from .models import Reply
 from .params import sender_address
 from .reconcile import CLOCK_SKEW, iso_utc
+from .transport.client import TwilioClient
 
 PAGE_SIZE = 1000  # Twilio's maximum
 

@@ -10,64 +10,11 @@ the task: progress is a courtesy, the Extension Output is the record.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Callable, Optional
 
-from .resend import FIELD_LIMIT
+from .models import Snapshot
 
 INTERVAL = 1.0
-
-
-class Snapshot:
-    """The counts at one moment; ``queued`` includes recipients skipped as sent."""
-
-    __slots__ = (
-        "total",
-        "queued",
-        "failed",
-        "skipped",
-        "delivered",
-        "undelivered",
-        "resend_state",
-        "final",
-    )
-
-    def __init__(
-        self,
-        total: int,
-        *,
-        queued: int = 0,
-        failed: int = 0,
-        skipped: int = 0,
-        delivered: Optional[int] = None,
-        undelivered: Optional[int] = None,
-        resend_state: Optional[str] = None,
-        final: bool = False,
-    ) -> None:
-        self.total = total
-        self.queued = queued
-        self.failed = failed
-        self.skipped = skipped
-        self.delivered = delivered
-        self.undelivered = undelivered
-        self.resend_state = resend_state
-        self.final = final
-
-    @property
-    def remaining(self) -> int:
-        return max(self.total - self.queued - self.failed, 0)
-
-    def output_fields(self) -> Dict[str, Any]:
-        """The Output Only template fields: queued_count, failed_count, ..."""
-        fields: Dict[str, Any] = {
-            "queued_count": self.queued,
-            "failed_count": self.failed,
-        }
-        if self.delivered is not None:
-            fields["delivered_count"] = self.delivered
-        state = self.resend_state
-        if state is not None and len(state) <= FIELD_LIMIT:
-            fields["resend_state"] = state
-        return fields
 
 
 class LiveReporter:

@@ -31,3 +31,7 @@ class SafeLog:
 
     def error(self, message: str, *args) -> None:
         self._emit(logging.ERROR, message, args)
+
+
+# At most this many recipients are named in one STDERR line.
+LIST_LIMIT = 1000

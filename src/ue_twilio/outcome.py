@@ -14,19 +14,15 @@ from typing import Any, Dict, List, Mapping, Optional
 from ._version import EXTENSION_NAME, __version__
 from .echo import blank_echo
 from .exceptions import TwilioTaskError, sentence
-from .results import (
-    NOT_CALLED,
-    NOT_SENT,
-    QUEUED,
+from .models import (
+    DELIVERED_STATUSES,
     QUEUED_STATES,
-    SKIPPED,
-    UNKNOWN,
     RecipientResult,
+    Status,
     count,
     count_failed,
     count_queued,
 )
-from .tracking import DELIVERED_STATUSES
 
 SUCCESS = "SUCCESS: Task executed successfully."
 PARTIAL = (
@@ -89,8 +85,8 @@ def cancel_details(
     text = "Task was cancelled: {} queued, {} failed ({} unknown, {} not sent)".format(
         queued,
         count_failed(results),
-        count(results, UNKNOWN),
-        count(results, NOT_SENT),
+        count(results, Status.UNKNOWN),
+        count(results, Status.NOT_SENT),
     )
     if delivered is not None:
         text += ", {} delivered".format(delivered)
@@ -129,13 +125,13 @@ def stats(
     counts: Dict[str, Optional[int]] = {
         "msg_queued_count": queued,
         "msg_failed_count": count_failed(results),
-        "msg_unknown_count": count(results, UNKNOWN),
-        "msg_not_sent_count": count(results, NOT_SENT),
+        "msg_unknown_count": count(results, Status.UNKNOWN),
+        "msg_not_sent_count": count(results, Status.NOT_SENT),
     }
     if with_not_called:
-        counts["msg_not_called_count"] = count(results, NOT_CALLED)
+        counts["msg_not_called_count"] = count(results, Status.NOT_CALLED)
     if with_skipped:
-        counts["msg_skipped_count"] = count(results, SKIPPED)
+        counts["msg_skipped_count"] = count(results, Status.SKIPPED)
     if delivery is not None:
         counts.update(delivery)
     return counts
@@ -183,9 +179,9 @@ def recipients_detail(
 
 
 def _fine(result: RecipientResult) -> bool:
-    if result.status in (SKIPPED, NOT_CALLED):
+    if result.status in (Status.SKIPPED, Status.NOT_CALLED):
         return True
-    if result.status != QUEUED:
+    if result.status != Status.QUEUED:
         return False
     return result.delivery is None or result.delivery in DELIVERED_STATUSES
 

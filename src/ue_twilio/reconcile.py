@@ -39,11 +39,12 @@ from typing import (
     Sequence,
 )
 
-from .client import OK, RATE_LIMITED, Reply, TwilioClient
 from .config import TaskConfig
 from .exceptions import TwilioTaskError
+from .models import Reply, ReplyKind
 from .params import recipient_address, sender_address
 from .ratelimit import backoff_delay
+from .transport.client import TwilioClient
 from .workers import Crew
 
 # Twilio's date_created has one-second precision and the agent's clock may
@@ -236,9 +237,9 @@ class Reconciler:
             if self._stopped():
                 raise _LookupFailed(self._why_undecided())
             reply = request()
-            if reply is None or reply.kind == OK:
+            if reply is None or reply.kind == ReplyKind.OK:
                 return reply
-            if reply.kind != RATE_LIMITED:
+            if reply.kind != ReplyKind.RATE_LIMITED:
                 raise _LookupFailed(
                     "the lookup at Twilio failed: {}".format(
                         reply.error_message or reply.http_status

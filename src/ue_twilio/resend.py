@@ -45,6 +45,7 @@ from .exceptions import Cancelled, StateFileBusy, ValidationError
 from .fields import RESEND_UNSENT_ONLY
 from .filelock import FileLock
 from .filereader import read_regular_file, show_path
+from .models import FIELD_LIMIT
 
 VERSION = "2"
 FORMAT = "ue-twilio-resend-state"
@@ -56,7 +57,6 @@ MAX_STATE_BYTES = 2 * 1000 * 1000  # a record for 100,000 recipients is < 30 kB
 SAVE_INTERVAL = 0.5
 # Longer records are kept in the state file only: the Controller's limit for an
 # Output Only Text value is not documented, 4000 is a conservative guess.
-FIELD_LIMIT = 4000
 
 
 class Record(NamedTuple):

@@ -15,10 +15,11 @@ from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .account import TwilioAccount, open_client
-from .client import Reply, TwilioClient
 from .command import get_patiently, require_ok, run_command
+from .models import Reply
 from .outcome import Outcome
 from .settings import Settings
+from .transport.client import TwilioClient
 
 COMMAND = "list_senders"
 MAX_ITEMS = 1000

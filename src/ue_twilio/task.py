@@ -17,7 +17,6 @@ from . import config as config_module
 from . import fallback, voice
 from .account import open_client
 from .chain import CHAIN_POLL_MAX, CallChain, chain_verdict
-from .client import OK, TwilioClient
 from .config import TaskConfig
 from .dispatcher import Dispatcher
 from .echo import echo_config, echo_raw
@@ -26,8 +25,19 @@ from .exceptions import TwilioTaskError
 from .fields import SMS, VOICE, WHATSAPP
 from .hangup import CallLedger, HangUp, mark_hung_up
 from .listing import Listing, listing_for
-from .live import LiveReporter, Snapshot
-from .logsafe import SafeLog
+from .live import LiveReporter
+from .logsafe import LIST_LIMIT, SafeLog
+from .models import (
+    QUEUED_STATES,
+    DeliveryReport,
+    RecipientResult,
+    ReplyKind,
+    Snapshot,
+    Status,
+    count,
+    count_failed,
+    count_queued,
+)
 from .outcome import (
     Outcome,
     build_output,
@@ -42,22 +52,9 @@ from .prices import totals
 from .reconcile import ABSENT, FOUND, UNDECIDED, Reconciler, Verdict, match_for
 from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
-from .results import (
-    FAILED,
-    LIST_LIMIT,
-    NOT_CALLED,
-    NOT_SENT,
-    QUEUED,
-    QUEUED_STATES,
-    SKIPPED,
-    UNKNOWN,
-    RecipientResult,
-    count,
-    count_failed,
-    count_queued,
-)
 from .settings import Settings
-from .tracking import DeliveryReport, Tracker, delivery_counts, log_report
+from .tracking import Tracker, delivery_counts, log_report
+from .transport.client import TwilioClient
 
 ACTION_LABELS = {SMS: "SMS", WHATSAPP: "WhatsApp", VOICE: "voice"}
 # How often a recipient whose answer was lost, and whom Twilio has no record
@@ -68,7 +65,7 @@ MAX_RESENDS = 1
 class Task:
     """A cancellable run; ``cancel`` may come from any thread, any number of times.
 
-    ``on_progress`` receives a :class:`ue_twilio.live.Snapshot` at most once
+    ``on_progress`` receives a :class:`ue_twilio.models.Snapshot` at most once
     per second while the task runs and a final one at the end.
     """
 
@@ -219,7 +216,7 @@ class Task:
 
         def send(to: str):
             reply = client.create(resource, build(to))
-            if reply.kind == OK:
+            if reply.kind == ReplyKind.OK:
                 resend.mark_queued(to)
                 if calls is not None:
                     calls.add(reply.sid, to)
@@ -245,7 +242,7 @@ class Task:
             dispatcher.cancel()
         for index, result in zip(indices, dispatcher.run()):
             run.results[index] = result
-            if result.status == UNKNOWN:
+            if result.status == Status.UNKNOWN:
                 resend.mark_unknown(result.to)
         sending.absorb(dispatcher)
 
@@ -305,7 +302,7 @@ class Task:
         return [
             i
             for i, v in zip(unknown, verdicts)
-            if v.state == ABSENT and run.results[i].status == UNKNOWN
+            if v.state == ABSENT and run.results[i].status == Status.UNKNOWN
         ]
 
     def _track(
@@ -317,7 +314,7 @@ class Task:
             return None
         if sending.cancelled or self._cancelled.is_set():
             return None
-        queued = count(run.results, QUEUED)
+        queued = count(run.results, Status.QUEUED)
         run.log.info(
             "Waiting up to %d s for the delivery of %d message(s).",
             config.delivery_timeout,
@@ -448,7 +445,9 @@ class _Run:
         self.started = time.time()
         self.skipped = set(resend.skipped_indices())
         self.results: List[RecipientResult] = [
-            RecipientResult(to, SKIPPED if i in self.skipped else NOT_SENT)
+            RecipientResult(
+                to, Status.SKIPPED if i in self.skipped else Status.NOT_SENT
+            )
             for i, to in enumerate(config.recipients)
         ]
         held = self.skipped.union(resend.unknown_indices())
@@ -475,14 +474,16 @@ class _Run:
         for index, found in zip(indices, verdicts):
             result = self.results[index]
             if found.state == FOUND:
-                self.results[index] = RecipientResult(result.to, QUEUED, sid=found.sid)
+                self.results[index] = RecipientResult(
+                    result.to, Status.QUEUED, sid=found.sid
+                )
                 self.resend.mark_queued(result.to)
                 self.log.info(
                     "Found at Twilio: %s was queued (%s) although its answer was lost.",
                     result.to,
                     found.sid,
                 )
-            elif found.state == UNDECIDED and result.status == UNKNOWN:
+            elif found.state == UNDECIDED and result.status == Status.UNKNOWN:
                 result.error_message = "{}; {}; not sent again".format(
                     result.error_message, found.problem
                 )
@@ -498,7 +499,7 @@ class _Run:
         for index, found in zip(indices, verdicts):
             to = self.config.recipients[index]
             if found.state == FOUND:
-                self.results[index] = RecipientResult(to, SKIPPED, sid=found.sid)
+                self.results[index] = RecipientResult(to, Status.SKIPPED, sid=found.sid)
                 self.skipped.add(index)
                 self.resend.mark_queued(to)
             elif found.state == ABSENT:
@@ -507,7 +508,7 @@ class _Run:
             else:
                 self.results[index] = RecipientResult(
                     to,
-                    UNKNOWN,
+                    Status.UNKNOWN,
                     error_message="an earlier run's request may have reached Twilio "
                     "and {}; not sent again".format(found.problem),
                 )
@@ -520,7 +521,7 @@ class _Run:
             result = self.results[index]
             self.results[index] = RecipientResult(
                 result.to,
-                NOT_SENT,
+                Status.NOT_SENT,
                 error_code=result.error_code,
                 error_message="{}; Twilio has no record of it after {} attempts; "
                 "not sent again".format(result.error_message, MAX_RESENDS + 1),
@@ -573,7 +574,7 @@ def _tally(results: Iterable[RecipientResult]) -> Tuple[int, int]:
     for result in results:
         if result.status in QUEUED_STATES:
             queued += 1
-        elif result.status != NOT_SENT:
+        elif result.status != Status.NOT_SENT:
             failed += 1
     return queued, failed
 
@@ -640,15 +641,18 @@ def _delivery(
 
 def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
     for status, title in (
-        (QUEUED, "Queued"),
-        (SKIPPED, "Skipped (queued by an earlier run)"),
-        (FAILED, "Failed"),
-        (UNKNOWN, "Unknown (may have reached Twilio; not resent)"),
-        (NOT_SENT, "Not sent"),
-        (NOT_CALLED, "Not called (the call chain stopped first)"),
+        (Status.QUEUED, "Queued"),
+        (Status.SKIPPED, "Skipped (queued by an earlier run)"),
+        (Status.FAILED, "Failed"),
+        (Status.UNKNOWN, "Unknown (may have reached Twilio; not resent)"),
+        (Status.NOT_SENT, "Not sent"),
+        (Status.NOT_CALLED, "Not called (the call chain stopped first)"),
     ):
         numbers = [r.to for r in results if r.status == status]
-        if status in (SKIPPED, UNKNOWN, NOT_CALLED) and not numbers:
+        if (
+            status in (Status.SKIPPED, Status.UNKNOWN, Status.NOT_CALLED)
+            and not numbers
+        ):
             continue
         shown = ", ".join(numbers[:LIST_LIMIT])
         if len(numbers) > LIST_LIMIT:
@@ -684,7 +688,7 @@ def early_outcome(
     redactor = redactor if redactor is not None else redactor_for_raw(raw)
     status = redactor(error.status_description)
     recipients = config.recipients if config is not None else []
-    results = [RecipientResult(to, NOT_SENT) for to in recipients]
+    results = [RecipientResult(to, Status.NOT_SENT) for to in recipients]
     result: Dict[str, Any] = {"stats": stats(results)}
     result.update(recipients_detail(results))
     echoed = echo_config(config) if config is not None else echo_raw(raw)

@@ -28,22 +28,24 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional
 
-from .client import OK, RATE_LIMITED, REFUSED, UNKNOWN, Reply
 from .exceptions import RUN_WIDE_ERRORS, TwilioTaskError
 from .listing import Listing
+from .logsafe import LIST_LIMIT
+from .models import (
+    CALL_ANSWERED,
+    CALL_DELIVERED,
+    CALL_UNDELIVERED,
+    MESSAGE_DELIVERED,
+    MESSAGE_UNDELIVERED,
+    DeliveryReport,
+    RecipientResult,
+    Reply,
+    ReplyKind,
+    Status,
+)
 from .prices import Charge
 from .ratelimit import AdaptiveLimiter, backoff_delay
-from .results import LIST_LIMIT, QUEUED, RecipientResult
 from .workers import Crew
-
-MESSAGE_DELIVERED = frozenset(("delivered", "read"))
-MESSAGE_UNDELIVERED = frozenset(("undelivered", "failed", "canceled"))
-CALL_DELIVERED = frozenset(("completed",))
-CALL_UNDELIVERED = frozenset(("busy", "no-answer", "failed", "canceled"))
-CALL_ANSWERED = "in-progress"
-# What a delivered recipient's ``delivery`` may read (a call answered but
-# still in progress at the timeout counts as delivered).
-DELIVERED_STATUSES = MESSAGE_DELIVERED | CALL_DELIVERED | {CALL_ANSWERED}
 
 POLL_FIRST = 1.0
 POLL_MAX = 10.0
@@ -60,27 +62,6 @@ ROUND = -1  # the heap entry of the next list round
 
 DELIVERED = "delivered"
 UNDELIVERED = "undelivered"
-
-
-class DeliveryReport:
-    """What tracking found; ``pending`` counts those still open at the end."""
-
-    __slots__ = (
-        "delivered",
-        "undelivered",
-        "pending",
-        "cancelled",
-        "error",
-        "not_delivered",
-    )
-
-    def __init__(self) -> None:
-        self.not_delivered: List[RecipientResult] = []
-        self.delivered = 0
-        self.undelivered = 0
-        self.pending = 0
-        self.cancelled = False
-        self.error: Optional[TwilioTaskError] = None
 
 
 def classify(status: Optional[str], is_call: bool) -> Optional[str]:
@@ -158,7 +139,7 @@ class Tracker:
         self._state = threading.Condition(self._lock)  # a status settled
         self._halt = threading.Event()
         self._crew = Crew("ue-twilio-tracker")
-        self._items = [_Item(r) for r in results if r.status == QUEUED]
+        self._items = [_Item(r) for r in results if r.status == Status.QUEUED]
         self._workers = max(1, min(max_concurrent, len(self._items)))
         self._heap: list = []
         self._open = len(self._items)
@@ -328,7 +309,7 @@ class Tracker:
                 raise
             self._stop(exc)
             return None
-        if reply is not None and reply.kind == RATE_LIMITED:
+        if reply is not None and reply.kind == ReplyKind.RATE_LIMITED:
             self._limiter.rate_limited(ticket, reply.retry_after)
         else:
             self._limiter.succeeded()
@@ -344,20 +325,20 @@ class Tracker:
             self._handle(position, item, reply)
 
     def _handle(self, position: int, item: _Item, reply: Reply) -> None:
-        if reply.kind == OK:
+        if reply.kind == ReplyKind.OK:
             with self._lock:
                 final = self._observe(item, reply.body or {})
             if not final:
                 item.polls += 1
                 self._later(position, self._interval(item.polls))
-        elif reply.kind == RATE_LIMITED:
+        elif reply.kind == ReplyKind.RATE_LIMITED:
             item.rate_limits += 1
             delay = backoff_delay(item.rate_limits, reply.retry_after)
             self._log.debug(
                 "429 while tracking %s, retry in %.2f s", item.result.to, delay
             )
             self._later(position, delay)
-        elif reply.kind == UNKNOWN:
+        elif reply.kind == ReplyKind.UNKNOWN:
             item.polls += 1
             self._later(position, self._interval(item.polls))
         else:
@@ -409,7 +390,7 @@ class Tracker:
         pages = 0
         listing = self._listing
         page = self._page(listing.first)
-        while page is not None and page.kind == OK:
+        while page is not None and page.kind == ReplyKind.OK:
             rows = listing.rows(page)
             if rows is None:
                 break
@@ -423,7 +404,7 @@ class Tracker:
             self._log.warning(
                 "Delivery tracking: a page of Twilio's list failed (%s); "
                 "looking again later.",
-                _reason(page) if page.kind != OK else "no list in the answer",
+                _reason(page) if page.kind != ReplyKind.OK else "no list in the answer",
             )
         with self._lock:
             self._after_round(seen, pages, page)
@@ -433,7 +414,7 @@ class Tracker:
         attempt = 0
         while True:
             reply = self._request(request)
-            if reply is None or reply.kind != RATE_LIMITED:
+            if reply is None or reply.kind != ReplyKind.RATE_LIMITED:
                 return reply
             attempt += 1
             delay = backoff_delay(attempt, reply.retry_after)
@@ -456,7 +437,7 @@ class Tracker:
         if self._frozen or not self._by_sid:
             return
         now = self._clock()
-        if failed is not None and failed.kind == REFUSED:
+        if failed is not None and failed.kind == ReplyKind.REFUSED:
             self._log.warning(
                 "Delivery tracking: Twilio refused its list (%s); fetching each "
                 "message instead.",

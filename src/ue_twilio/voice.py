@@ -20,9 +20,9 @@ from typing import Callable, List, Mapping, Optional
 from . import fields as f
 from . import twiml
 from .exceptions import ValidationError
+from .models import Channel, RecipientResult
 from .phone import show
 from .readers import label, read_boolean, read_choice, read_integer, read_text
-from .results import CALL, RecipientResult
 
 # Twilio's documented <Say voice> forms: the basic voices, Amazon Polly
 # (standard, -Neural, -Generative) and Google (Google.<locale>-<model>-<name>,
@@ -146,4 +146,4 @@ def _check_twiml(config) -> None:
 def mark_calls(results: List[RecipientResult]) -> None:
     """Voice entries say they are calls and who answered (null: no detection)."""
     for result in results:
-        result.channel = CALL
+        result.channel = Channel.CALL

@@ -16,8 +16,9 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from support.squid import PROXY_PASSWORD, PROXY_USER, free_port
-from ue_twilio.diagnose import describe_connection_error
-from ue_twilio.proxy import ProxyConfig, prepare_session
+from ue_twilio.proxy import ProxyConfig
+from ue_twilio.transport.adapter import prepare_session
+from ue_twilio.transport.diagnose import describe_connection_error
 
 
 def failure(url, proxy, verify=None, timeout=(5, 5)):

@@ -11,12 +11,12 @@ from requests.utils import get_auth_from_url
 from ue_twilio.exceptions import ValidationError
 from ue_twilio.proxy import (
     MASK,
-    ProxyAdapter,
     ProxyConfig,
     echo_no_proxy,
     parse_proxy,
     split_proxy_url,
 )
+from ue_twilio.transport.adapter import ProxyAdapter
 
 PASSWORD = "p@ss:w/rd%41 ü€?#&+=;"
 

@@ -26,8 +26,8 @@ from support import runner
 from support.runner import fields_for, run_cli, run_task
 from support.servers import LocalServer, QuietHandler
 from ue_twilio import config
-from ue_twilio.diagnose import describe_connection_error
 from ue_twilio.proxy import ProxyConfig
+from ue_twilio.transport.diagnose import describe_connection_error
 
 MASK = "****"
 

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, Mapping, Optional
 from ..exceptions import Cancelled, ValidationError
 from ..fields import SMS, VOICE, WHATSAPP
 from ..filereader import read_descriptor, read_regular_file
-from ..live import Snapshot
+from ..models import Snapshot
 from ..outcome import Outcome
 from ..readers import is_empty, read_credential
 from ..settings import Settings

@@ -14,23 +14,20 @@ import json
 import threading
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any, Dict, Mapping, NamedTuple, Optional
+from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlencode
 
 import requests
 from urllib3 import exceptions as u3
 
-from ._version import EXTENSION_NAME, __version__
+from .._version import EXTENSION_NAME, __version__
+from ..exceptions import AuthenticationError, AuthorizationError, TwilioConnectionError
+from ..models import Reply, ReplyKind
+from ..regions import API
+from ..regions import base_url as base_url_for
+from ..settings import Settings
+from .adapter import prepare_session
 from .diagnose import describe_connection_error
-from .exceptions import (
-    AuthenticationError,
-    AuthorizationError,
-    TwilioConnectionError,
-)
-from .proxy import prepare_session
-from .regions import API
-from .regions import base_url as base_url_for
-from .settings import Settings
 
 API_VERSION = "2010-04-01"
 MAX_BODY_BYTES = 1024 * 1024
@@ -38,33 +35,6 @@ RATE_LIMIT_CODE = 20429
 MAX_RETRY_AFTER = 30.0
 
 MAX_LIST_BODY_BYTES = 16 * 1024 * 1024
-
-OK = "ok"
-RATE_LIMITED = "rate_limited"  # Twilio did not process it: safe to send again
-REFUSED = "refused"  # Twilio answered and did not create anything
-UNKNOWN = "unknown"  # the request may have reached Twilio: never resent blindly
-UNREACHABLE = "unreachable"  # never left; raised as a run-wide error
-
-
-class Reply(NamedTuple):
-    """What one request produced; ``kind`` is one of the constants above."""
-
-    kind: str
-    http_status: Optional[int] = None
-    body: Optional[Mapping[str, Any]] = None
-    error_code: Optional[int] = None
-    error_message: Optional[str] = None
-    retry_after: Optional[float] = None
-
-    @property
-    def sid(self) -> Optional[str]:
-        value = self.body.get("sid") if self.body else None
-        return value if isinstance(value, str) else None
-
-    @property
-    def status(self) -> Optional[str]:
-        value = self.body.get("status") if self.body else None
-        return value if isinstance(value, str) else None
 
 
 class TwilioClient:
@@ -153,7 +123,8 @@ class TwilioClient:
             url = self.base_url + url
         if not url.startswith(self.base_url + "/"):
             return Reply(
-                REFUSED, error_message="a link to another host was not followed"
+                ReplyKind.REFUSED,
+                error_message="a link to another host was not followed",
             )
         return self._request("GET", url)
 
@@ -181,7 +152,7 @@ class TwilioClient:
         """The one boundary where an exception becomes a Reply."""
         with self._flight:
             if self._closing:
-                return Reply(UNREACHABLE, error_message="the run has ended")
+                return Reply(ReplyKind.UNREACHABLE, error_message="the run has ended")
             self._in_flight += 1
         try:
             try:
@@ -233,11 +204,11 @@ class TwilioClient:
         """Never left: UNREACHABLE (run-wide). May have left: UNKNOWN."""
         description = _describe(exc, self._proxy)
         if _never_left(exc):
-            return Reply(UNREACHABLE, error_message=description)
+            return Reply(ReplyKind.UNREACHABLE, error_message=description)
         message = "No answer from Twilio ({}); delivery state unknown".format(
             description
         )
-        return Reply(UNKNOWN, error_message=message)
+        return Reply(ReplyKind.UNKNOWN, error_message=message)
 
     def _trace(self, method: str, url: str, reply: Reply, started: float) -> None:
         if self._log is None:
@@ -332,12 +303,12 @@ def _read_reply(response: requests.Response, max_body: int = MAX_BODY_BYTES) -> 
     message = message if isinstance(message, str) else None
     if status == 429 or code == RATE_LIMIT_CODE:
         retry_after = _retry_after(response.headers.get("Retry-After"))
-        return Reply(RATE_LIMITED, status, body, code, message, retry_after)
+        return Reply(ReplyKind.RATE_LIMITED, status, body, code, message, retry_after)
     if 200 <= status < 300:
-        return Reply(OK, status, body)
+        return Reply(ReplyKind.OK, status, body)
     if message is None:
         message = "HTTP {} {}".format(status, response.reason or "").strip()
-    kind = UNKNOWN if status >= 500 else REFUSED
+    kind = ReplyKind.UNKNOWN if status >= 500 else ReplyKind.REFUSED
     return Reply(kind, status, body, code, message)
 
 
@@ -351,11 +322,17 @@ def _reply_without_body(response: requests.Response, exc: Exception) -> Reply:
     lost = "the answer's body was lost ({})".format(type(exc).__name__)
     if status == 429:
         retry_after = _retry_after(response.headers.get("Retry-After"))
-        return Reply(RATE_LIMITED, status, None, None, lost, retry_after)
+        return Reply(ReplyKind.RATE_LIMITED, status, None, None, lost, retry_after)
     if 200 <= status < 300:
-        return Reply(OK, status, None, error_message=lost)
+        return Reply(ReplyKind.OK, status, None, error_message=lost)
     message = "HTTP {}; {}".format(status, lost)
-    return Reply(UNKNOWN if status >= 500 else REFUSED, status, None, None, message)
+    return Reply(
+        ReplyKind.UNKNOWN if status >= 500 else ReplyKind.REFUSED,
+        status,
+        None,
+        None,
+        message,
+    )
 
 
 def _read_json(
@@ -398,7 +375,7 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
 
 
 def _raise_run_wide(reply: Reply, proxy=None, auth_hint: str = "") -> None:
-    if reply.kind == UNREACHABLE:
+    if reply.kind == ReplyKind.UNREACHABLE:
         raise TwilioConnectionError(reply.error_message or "Cannot reach Twilio")
     if reply.http_status == 407:
         where = proxy.display if proxy is not None else "in the environment"

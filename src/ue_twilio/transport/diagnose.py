@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import requests
 from urllib3 import exceptions as u3
 
-from .exceptions import ProxyTLSError
-from .proxy import ProxyConfig
-from .redact import Redactor
+from ..exceptions import ProxyTLSError
+from ..proxy import ProxyConfig
+from ..redact import Redactor
 
 _TUNNEL = re.compile(r"^Tunnel connection failed:\s*(\d{3})\s*([^\r\n]*)")
 _SSL_NOISE = re.compile(r"^\[[A-Z_]+: [A-Z_]+\]\s*|\s*\(_ssl\.c:\d+\)$")
