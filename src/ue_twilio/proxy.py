@@ -1,11 +1,10 @@
-"""The proxy fields turned into exactly what ``requests`` needs, and nothing else.
+"""The proxy fields, validated into one immutable :class:`ProxyConfig`.
 
-Why a module of its own: the proxy settings must win over the environment
-(``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` ...), the CA bundle must
-be the trust store for both TLS hops (agent -> HTTPS proxy, and agent -> Twilio
-inside the CONNECT tunnel), credentials may hold any character, and the proxy
-password must never be printed. ``prepare_session`` enforces all of that on a
-``requests.Session`` so callers cannot get it half right.
+Stricter than requests on purpose: a proxy URL that requests would silently
+reinterpret (no port, a path, embedded credentials) is refused with exit 20
+before anything is sent, the CA bundle is read as a trust store once, and
+the proxy password never reaches a message or a repr. How the proxy is
+pinned on the HTTP session lives in ``transport/adapter.py``.
 """
 
 from __future__ import annotations
