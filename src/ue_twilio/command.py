@@ -14,14 +14,14 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ._version import EXTENSION_NAME, __version__
 from .account import TwilioAccount, read_account
+from .echo import echo_command
 from .exceptions import TwilioTaskError, ValidationError, sentence
 from .logsafe import SafeLog
 from .models import Reply, ReplyKind
 from .outcome import Outcome
-from .proxy import ProxyConfig, echo_no_proxy, ignored_proxy_notices, parse_proxy
+from .proxy import ProxyConfig, ignored_proxy_notices, parse_proxy
 from .ratelimit import backoff_delay
-from .readers import read_choice, read_credential, read_text
-from .redact import MASK, redactor_for, redactor_for_raw, scrub_tree
+from .redact import redactor_for, redactor_for_raw, scrub_tree
 from .settings import Settings
 
 MAX_ATTEMPTS = 3
@@ -78,7 +78,7 @@ def run_command(
             "extension": EXTENSION_NAME,
             "version": __version__,
             "command": name,
-            "fields": _echo(raw, proxy),
+            "fields": echo_command(raw, proxy),
         },
         "result": result,
     }
@@ -104,30 +104,3 @@ def require_ok(reply: Reply, what: str) -> Dict[str, Any]:
     else:
         detail = reply.error_message or "HTTP {}".format(reply.http_status)
     raise TwilioTaskError("Twilio did not return {}. {}".format(what, detail))
-
-
-def _echo(raw: Mapping[str, Any], proxy: Optional[ProxyConfig]) -> Dict[str, Any]:
-    fields: Dict[str, Any] = {
-        "twilio_credentials_user": _mask(raw, 0),
-        "twilio_credentials_password": _mask(raw, 1),
-        "account_sid": _safe(read_text, raw, "account_sid"),
-        "twilio_region": _safe(read_choice, raw, "twilio_region"),
-        "twilio_edge": _safe(read_choice, raw, "twilio_edge"),
-    }
-    fields.update(proxy.echo() if proxy is not None else echo_no_proxy(raw))
-    return fields
-
-
-def _safe(reader, raw: Mapping[str, Any], name: str) -> Optional[str]:
-    try:
-        return reader(raw, name)
-    except ValidationError:
-        return None
-
-
-def _mask(raw: Mapping[str, Any], index: int) -> Optional[str]:
-    try:
-        parts = read_credential(raw, "twilio_credentials")
-    except ValidationError:
-        return None
-    return MASK if parts[index] else None
