@@ -12,13 +12,12 @@ import logging
 import time
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from ._version import EXTENSION_NAME, __version__
 from .account import TwilioAccount, read_account
 from .echo import echo_command
 from .exceptions import TwilioTaskError, ValidationError, sentence
 from .logsafe import SafeLog
 from .models import Reply, ReplyKind
-from .outcome import Outcome
+from .outcome import Outcome, envelope
 from .proxy import ProxyConfig, ignored_proxy_notices, parse_proxy
 from .ratelimit import backoff_delay
 from .redact import redactor_for, redactor_for_raw, scrub_tree
@@ -70,18 +69,7 @@ def run_command(
     status = redactor(status)
     if exit_code != 0:
         log.error(status)
-    output = {
-        "exit_code": exit_code,
-        "status_description": status,
-        "changed": False,
-        "invocation": {
-            "extension": EXTENSION_NAME,
-            "version": __version__,
-            "command": name,
-            "fields": echo_command(raw, proxy),
-        },
-        "result": result,
-    }
+    output = envelope(exit_code, status, echo_command(raw, proxy), result, command=name)
     return Outcome(exit_code, status, scrub_tree(output, redactor), status)
 
 
