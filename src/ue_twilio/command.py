@@ -87,8 +87,5 @@ def require_ok(reply: Reply, what: str) -> Dict[str, Any]:
     """The reply's JSON body, or a TwilioTaskError saying what was not returned."""
     if reply.kind == ReplyKind.OK and reply.body:
         return dict(reply.body)
-    if reply.error_code is not None:
-        detail = "Twilio error {}: {}".format(reply.error_code, reply.error_message)
-    else:
-        detail = reply.error_message or "HTTP {}".format(reply.http_status)
+    detail = reply.describe_error()
     raise TwilioTaskError("Twilio did not return {}. {}".format(what, detail))
