@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -190,6 +191,21 @@ def test_rate_limited_check_is_retried(sandbox):
     assert outcome.exit_code == 1
     assert "Twilio error 20429" in outcome.status_description
     assert [e.status for e in sandbox.journal] == [429, 429, 429]
+
+
+def test_a_cancel_before_the_request_sends_nothing(sandbox):
+    cancel = threading.Event()
+    cancel.set()
+    with runner.captured_log() as (logger, stream):
+        settings = Settings(api_url=sandbox.url)
+        outcome = check_connection(_command_fields(sandbox), settings, logger, cancel)
+    runner.record(outcome.output_json(), stream.getvalue())
+    assert outcome.exit_code == 1
+    assert outcome.status_description == (
+        "FAIL: Task was cancelled before anything was sent."
+    )
+    assert outcome.output["result"] == {"account": None}
+    assert sandbox.journal == []
 
 
 @pytest.fixture(scope="module")

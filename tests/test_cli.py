@@ -11,6 +11,7 @@ import time
 import pytest
 
 from support.runner import cli_env, fields_for, record, run_cli
+from support.servers import wait_until
 from ue_twilio.outcome import PARTIAL
 
 CLI = [sys.executable, "-m", "ue_twilio"]
@@ -153,6 +154,38 @@ def test_a_signal_during_a_run_cancels_like_the_agent(sandbox, tmp_path, signum)
     assert stats["msg_not_sent_count"] > 0
     assert stats["msg_queued_count"] + stats["msg_failed_count"] == 40
     assert "Not sent (" in stderr
+
+
+@pytest.mark.parametrize("command", ["check", "senders"])
+def test_a_signal_during_a_429_backoff_ends_a_command_at_once(
+    sandbox, tmp_path, command
+):
+    sandbox.faults.concurrency_cap = 0  # every request: 429/20429
+    sandbox.faults.retry_after = 30  # the longest backoff the client honours
+    path = tmp_path / "fields.json"
+    credentials = {"user": sandbox.account_sid, "password": sandbox.auth_token}
+    path.write_text(json.dumps({"twilio_credentials": credentials}))
+    proc = subprocess.Popen(
+        CLI + [command, "--fields", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(sandbox.url),
+    )
+    try:
+        assert wait_until(lambda: len(sandbox.journal) == 1, timeout=20)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)  # one backoff alone: 30 s
+    finally:
+        proc.kill()
+    record(stdout, stderr)
+    output = json.loads(stdout)
+    assert proc.returncode == 1
+    assert output["status_description"] == (
+        "FAIL: Task was cancelled before anything was sent."
+    )
+    assert output["invocation"]["command"] in ("test_connection", "list_senders")
+    assert [entry.status for entry in sandbox.journal] == [429]  # never retried
 
 
 def test_sandbox_command_serves_until_terminated():

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from support import runner
 from support.runner import fields_for, run_cli, run_crashing_cli
-from ue_twilio.echo import ECHO_KEYS
+from ue_twilio import Settings
+from ue_twilio.check import check_connection
+from ue_twilio.echo import COMMAND_KEYS, ECHO_KEYS, echo_command
 from ue_twilio.filelock import FileLock
+from ue_twilio.proxy import parse_proxy
 
 OK = "+15558675310"
 REFUSED = "+15005550001"  # the sandbox answers 21211
@@ -94,3 +100,88 @@ def test_a_crash_echoes_every_key_as_null(sandbox):
     output = _crash(sandbox)
     assert output["status_description"] == "FAIL: Unexpected error: RuntimeError."
     assert set(output["invocation"]["fields"].values()) == {None}
+
+
+def _check(fields, url):
+    with runner.captured_log() as (logger, stream):
+        outcome = check_connection(fields, Settings(api_url=url), logger)
+    runner.record(outcome.output_json(), stream.getvalue())
+    return outcome.output
+
+
+URL_PASSWORD = "url-pr0xy-s3cret"
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        (
+            {
+                "proxy_type": ["HTTP"],
+                "proxy": "http://alice:{}@p:3128".format(URL_PASSWORD),
+            },
+            {"proxy": "http://****@p:3128", "proxy_type": "HTTP"},
+        ),
+        (  # only a field's own choice values are echoed
+            {"proxy_type": ["SOCKS"], "twilio_edge": ["HTTP", "dublin"]},
+            {"proxy_type": None, "twilio_edge": None},
+        ),
+        (  # given in a shape the reader refuses: still shown as given
+            {"proxy_type": ["HTTP_WITH_CREDENTIALS"], "proxy_credentials": 3},
+            {"proxy_credentials_user": "****", "proxy_credentials_password": "****"},
+        ),
+    ],
+    ids=["url credentials", "unknown choices", "odd credential"],
+)
+def test_a_send_and_a_command_refused_alike_echo_alike(
+    sandbox, secret_guard, changes, expected
+):
+    secret_guard.add(URL_PASSWORD)
+    fields = fields_for(sandbox, **changes)
+    send = run_cli(fields, sandbox.url).output
+    command = _check(fields, sandbox.url)
+    assert (send["exit_code"], command["exit_code"]) == (20, 20)
+    echoed = command["invocation"]["fields"]
+    assert list(echoed) == list(COMMAND_KEYS)
+    assert echoed == {key: send["invocation"]["fields"][key] for key in COMMAND_KEYS}
+    assert {key: echoed[key] for key in expected} == expected
+    assert echoed["twilio_credentials_password"] == "****"
+    assert "alice" not in json.dumps(echoed)
+    assert sandbox.journal == []
+
+
+def test_a_command_echoes_the_proxy_it_used():
+    raw = {
+        "proxy_type": ["HTTPS_WITH_CREDENTIALS"],
+        "proxy": "https://P:3129",
+        "proxy_credentials": {"user": "alice", "password": "pw"},
+        "twilio_region": ["ie1"],
+    }
+    assert echo_command(raw, parse_proxy(raw)) == {
+        "twilio_credentials_user": None,
+        "twilio_credentials_password": None,
+        "account_sid": None,
+        "twilio_region": "ie1",
+        "twilio_edge": None,
+        "proxy": "https://P:3129",
+        "proxy_type": "HTTPS_WITH_CREDENTIALS",
+        "proxy_ca_bundle_file": None,
+        "proxy_credentials_user": "****",
+        "proxy_credentials_password": "****",
+    }
+
+
+def test_leftover_proxy_credentials_are_not_echoed_for_a_type_without_them():
+    raw = {
+        "proxy_type": ["HTTPS"],
+        "proxy": "https://p:3129",
+        "proxy_credentials": {"user": "alice", "password": "pw"},
+    }
+    echoed = echo_command(raw, parse_proxy(raw))
+    assert echoed["proxy_credentials_user"] is None
+    assert echoed["proxy_credentials_password"] is None
+
+
+@pytest.mark.parametrize("raw", [None, [], "fields", {"proxy": 7, "proxy_type": [5]}])
+def test_a_command_echo_never_raises_on_odd_shapes(raw):
+    assert echo_command(raw) == dict.fromkeys(COMMAND_KEYS)

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from ue_twilio import outcome
+from support.runner import fields_for, run_task
+from ue_twilio import Settings, outcome
+from ue_twilio.check import check_connection
 from ue_twilio.echo import ECHO_KEYS
 from ue_twilio.exceptions import AuthenticationError, TwilioConnectionError
 from ue_twilio.models import RecipientResult, Status
@@ -124,3 +126,18 @@ def test_crash_outcome_is_still_valid_output():
     assert not any(data["invocation"]["fields"].values())
     assert data["changed"] is False
     assert data["result"]["stats"]["msg_queued_count"] == 0
+
+
+ENVELOPE = ["exit_code", "status_description", "changed", "invocation", "result"]
+
+
+def test_a_send_and_a_command_answer_in_the_same_envelope(sandbox):
+    fields = fields_for(sandbox)
+    send = run_task(fields, sandbox.url).output
+    command = check_connection(fields, Settings(api_url=sandbox.url)).output
+    assert (send["exit_code"], command["exit_code"]) == (0, 0)
+    assert list(send) == list(command) == ENVELOPE
+    assert list(send["invocation"]) == ["extension", "version", "fields"]
+    assert list(command["invocation"]) == ["extension", "version", "command", "fields"]
+    assert send["invocation"]["version"] == command["invocation"]["version"]
+    assert (send["changed"], command["changed"]) == (True, False)

@@ -10,6 +10,7 @@ works too (the account then comes from the Account SID field).
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from .account import TwilioAccount, open_client
@@ -26,17 +27,20 @@ def check_connection(
     raw_fields: Any,
     settings: Optional[Settings] = None,
     logger: Optional[logging.Logger] = None,
+    cancel: Optional[threading.Event] = None,
 ) -> Outcome:
-    """Never raises; returns the verdict as an Outcome like a send does."""
-    return run_command(COMMAND, raw_fields, _check, {"account": None}, settings, logger)
+    """Never raises; returns the verdict as an Outcome like a send does.
+    Setting ``cancel`` ends it at once (exit 1)."""
+    failed = {"account": None}
+    return run_command(COMMAND, raw_fields, _check, failed, settings, logger, cancel)
 
 
 def _check(
-    account: TwilioAccount, proxy, settings: Settings, log
+    account: TwilioAccount, proxy, settings: Settings, log, cancel: threading.Event
 ) -> Tuple[str, Dict[str, Any]]:
     client = open_client(account, settings, proxy=proxy, log=log)
     try:
-        reply = get_patiently(client.fetch_account)
+        reply = get_patiently(client.fetch_account, cancel)
     finally:
         client.close()
     found = require_ok(reply, "the account")

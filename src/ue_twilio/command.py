@@ -3,32 +3,33 @@
 A command reads only the account and proxy fields, runs one piece of work
 against Twilio, and always answers with an Outcome: the same exit codes as a
 send (0 works, 2 bad credentials, 3 not authorized, 10 no connection, 20 bad
-fields, 1 anything else), secrets scrubbed from everything it says.
+fields, 1 anything else), secrets scrubbed from everything it says. A cancel
+(the ``cancel`` event) ends it before its next request and wakes a 429 backoff
+at once: exit 1, like a send cancelled before it sent anything.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from ._version import EXTENSION_NAME, __version__
 from .account import TwilioAccount, read_account
-from .exceptions import TwilioTaskError, ValidationError, sentence
+from .echo import echo_command
+from .exceptions import Cancelled, TwilioTaskError, ValidationError, sentence
 from .logsafe import SafeLog
 from .models import Reply, ReplyKind
-from .outcome import Outcome
-from .proxy import ProxyConfig, echo_no_proxy, ignored_proxy_notices, parse_proxy
+from .outcome import Outcome, envelope
+from .proxy import ProxyConfig, ignored_proxy_notices, parse_proxy
 from .ratelimit import backoff_delay
-from .readers import read_choice, read_credential, read_text
-from .redact import MASK, redactor_for, redactor_for_raw, scrub_tree
+from .redact import redactor_for, redactor_for_raw, scrub_tree
 from .settings import Settings
 
 MAX_ATTEMPTS = 3
 
-# work(account, proxy, settings, log) -> (status description, result)
+# work(account, proxy, settings, log, cancel) -> (status description, result)
 Work = Callable[
-    [TwilioAccount, Optional[ProxyConfig], Settings, SafeLog],
+    [TwilioAccount, Optional[ProxyConfig], Settings, SafeLog, threading.Event],
     Tuple[str, Dict[str, Any]],
 ]
 
@@ -40,8 +41,10 @@ def run_command(
     failed_result: Dict[str, Any],
     settings: Optional[Settings] = None,
     logger: Optional[logging.Logger] = None,
+    cancel: Optional[threading.Event] = None,
 ) -> Outcome:
     """Never raises; a TwilioTaskError from ``work`` becomes its exit code."""
+    cancel = cancel if cancel is not None else threading.Event()
     settings = settings or Settings.from_env()
     logger = logger or logging.getLogger("ue_twilio")
     raw = raw_fields if isinstance(raw_fields, Mapping) else {}
@@ -55,12 +58,12 @@ def run_command(
                 "Fields", "expected a mapping of field names to values"
             )
         account = read_account(raw_fields)
-        proxy = parse_proxy(raw_fields)
+        proxy = parse_proxy(raw_fields, cancel.is_set)
         redactor = redactor_for(account.auth_user, account.secret, proxy)
         log = SafeLog(logger, redactor)
         for notice in ignored_proxy_notices(raw_fields):
             log.warning(notice)
-        status, result = work(account, proxy, settings, log)
+        status, result = work(account, proxy, settings, log, cancel)
         exit_code = 0
     except TwilioTaskError as exc:
         exit_code, status = exc.exit_code, exc.status_description
@@ -70,28 +73,23 @@ def run_command(
     status = redactor(status)
     if exit_code != 0:
         log.error(status)
-    output = {
-        "exit_code": exit_code,
-        "status_description": status,
-        "changed": False,
-        "invocation": {
-            "extension": EXTENSION_NAME,
-            "version": __version__,
-            "command": name,
-            "fields": _echo(raw, proxy),
-        },
-        "result": result,
-    }
+    output = envelope(exit_code, status, echo_command(raw, proxy), result, command=name)
     return Outcome(exit_code, status, scrub_tree(output, redactor), status)
 
 
-def get_patiently(request: Callable[[], Reply]) -> Reply:
-    """One GET; a 429 is retried twice after a backoff (run-wide errors raise)."""
+def get_patiently(request: Callable[[], Reply], cancel: threading.Event) -> Reply:
+    """One GET; a 429 is retried twice after a backoff (run-wide errors raise).
+
+    Raises Cancelled instead of sending once ``cancel`` is set; the backoff
+    waits on it, so a cancel ends the wait at once.
+    """
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        if cancel.is_set():
+            raise Cancelled()
         reply = request()
         if reply.kind != ReplyKind.RATE_LIMITED or attempt == MAX_ATTEMPTS:
             break
-        time.sleep(backoff_delay(attempt, reply.retry_after))
+        cancel.wait(backoff_delay(attempt, reply.retry_after))
     return reply
 
 
@@ -99,35 +97,5 @@ def require_ok(reply: Reply, what: str) -> Dict[str, Any]:
     """The reply's JSON body, or a TwilioTaskError saying what was not returned."""
     if reply.kind == ReplyKind.OK and reply.body:
         return dict(reply.body)
-    if reply.error_code is not None:
-        detail = "Twilio error {}: {}".format(reply.error_code, reply.error_message)
-    else:
-        detail = reply.error_message or "HTTP {}".format(reply.http_status)
+    detail = reply.describe_error()
     raise TwilioTaskError("Twilio did not return {}. {}".format(what, detail))
-
-
-def _echo(raw: Mapping[str, Any], proxy: Optional[ProxyConfig]) -> Dict[str, Any]:
-    fields: Dict[str, Any] = {
-        "twilio_credentials_user": _mask(raw, 0),
-        "twilio_credentials_password": _mask(raw, 1),
-        "account_sid": _safe(read_text, raw, "account_sid"),
-        "twilio_region": _safe(read_choice, raw, "twilio_region"),
-        "twilio_edge": _safe(read_choice, raw, "twilio_edge"),
-    }
-    fields.update(proxy.echo() if proxy is not None else echo_no_proxy(raw))
-    return fields
-
-
-def _safe(reader, raw: Mapping[str, Any], name: str) -> Optional[str]:
-    try:
-        return reader(raw, name)
-    except ValidationError:
-        return None
-
-
-def _mask(raw: Mapping[str, Any], index: int) -> Optional[str]:
-    try:
-        parts = read_credential(raw, "twilio_credentials")
-    except ValidationError:
-        return None
-    return MASK if parts[index] else None

@@ -109,6 +109,12 @@ class Reply(NamedTuple):
         value = self.body.get("status") if self.body else None
         return value if isinstance(value, str) else None
 
+    def describe_error(self) -> str:
+        """Twilio's error code and message, else what the HTTP layer saw."""
+        if self.error_code is not None:
+            return "Twilio error {}: {}".format(self.error_code, self.error_message)
+        return self.error_message or "HTTP {}".format(self.http_status)
+
 
 class RecipientResult:
     """One recipient's fate; slots keep 100,000 of them small."""

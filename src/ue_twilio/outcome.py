@@ -143,17 +143,31 @@ def build_output(
     fields: Mapping[str, Any],
     result: Mapping[str, Any],
 ) -> Dict[str, Any]:
+    """A send's Extension Output: changed when this run queued something."""
     counts = result["stats"]
     queued_now = counts["msg_queued_count"] - counts.get("msg_skipped_count", 0)
+    return envelope(exit_code, status_description, fields, result, queued_now > 0)
+
+
+def envelope(
+    exit_code: int,
+    status_description: str,
+    fields: Mapping[str, Any],
+    result: Mapping[str, Any],
+    changed: bool = False,
+    command: Optional[str] = None,
+) -> Dict[str, Any]:
+    """The Extension Output's keys, in order, for a send and a template
+    ``command`` alike (the command's name joins the invocation)."""
+    invocation: Dict[str, Any] = {"extension": EXTENSION_NAME, "version": __version__}
+    if command is not None:
+        invocation["command"] = command
+    invocation["fields"] = dict(fields)
     return {
         "exit_code": exit_code,
         "status_description": status_description,
-        "changed": queued_now > 0,
-        "invocation": {
-            "extension": EXTENSION_NAME,
-            "version": __version__,
-            "fields": dict(fields),
-        },
+        "changed": changed,
+        "invocation": invocation,
         "result": dict(result),
     }
 

@@ -1,10 +1,10 @@
-"""The proxy fields, validated into one immutable :class:`ProxyConfig`.
+"""The proxy fields, validated into a ProxyConfig; nothing else.
 
-Stricter than requests on purpose: a proxy URL that requests would silently
-reinterpret (no port, a path, embedded credentials) is refused with exit 20
-before anything is sent, the CA bundle is read as a trust store once, and
-the proxy password never reaches a message or a repr. How the proxy is
-pinned on the HTTP session lives in ``transport/adapter.py``.
+Strict on purpose: a proxy URL requests would silently reinterpret is
+refused, the CA bundle must hold certificates before any request, and no
+message ever contains the proxy password. How the proxy is used lives in
+``transport/adapter.py`` (``prepare_session``), how it is echoed in
+``echo.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ _URL = re.compile(
 _HOST_PORT = re.compile(r"^(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[^:]*))?$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 MAX_BUNDLE_BYTES = 5 * 1000 * 1000  # a full public CA bundle is ~250 kB
-_USERINFO = re.compile(r"(?<=://)[^/\s@]*@")
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,16 +83,6 @@ class ProxyConfig:
     def requests_kwargs(self) -> Dict[str, Any]:
         url = self.proxy_url()
         return {"proxies": {"http": url, "https": url}, "verify": self.verify()}
-
-    def echo(self) -> Dict[str, Optional[str]]:
-        """The five proxy keys of the Extension Output ``invocation.fields``."""
-        return {
-            "proxy": self.url,
-            "proxy_type": self.proxy_type,
-            "proxy_ca_bundle_file": self.ca_bundle,
-            "proxy_credentials_user": MASK if self.user else None,
-            "proxy_credentials_password": MASK if self.password else None,
-        }
 
 
 def split_proxy_url(url: str) -> Tuple[str, str, int]:
@@ -246,50 +235,15 @@ def parse_proxy(raw_fields: Mapping, cancelled=None) -> Optional[ProxyConfig]:
 
 def ignored_proxy_notices(raw_fields: Mapping) -> List[str]:
     """A Proxy without a Proxy Type (a fields file can say so, the form cannot)
-    is not used: say so rather than connect directly without a word."""
-    if _safe_choice(raw_fields, "proxy_type") is not None:
+    is not used: say so rather than connect directly without a word.
+
+    For fields ``parse_proxy`` accepted."""
+    if not is_empty(raw_fields.get("proxy_type")):
         return []
-    if not (_safe_text(raw_fields, "proxy") or "").strip():
+    url = raw_fields.get("proxy")
+    if not (isinstance(url, str) and url.strip()):
         return []
     return [
         "Proxy: ignored because Proxy Type is empty; the task connects to "
         "Twilio directly. Choose a Proxy Type to use the proxy."
     ]
-
-
-def echo_no_proxy(raw_fields: Mapping) -> Dict[str, Optional[str]]:
-    """Best-effort echo of the five proxy keys from raw fields; never raises.
-
-    Used when there is no proxy or the fields did not parse. Credentials are
-    masked and a URL with embedded credentials loses them.
-    """
-    return {
-        "proxy": _safe_text(raw_fields, "proxy", scrub_userinfo=True),
-        "proxy_type": _safe_choice(raw_fields, "proxy_type"),
-        "proxy_ca_bundle_file": _safe_text(raw_fields, "proxy_ca_bundle_file"),
-        "proxy_credentials_user": _safe_mask(raw_fields, 0),
-        "proxy_credentials_password": _safe_mask(raw_fields, 1),
-    }
-
-
-def _safe_text(raw: Mapping, name: str, scrub_userinfo: bool = False) -> Optional[str]:
-    value = raw.get(name) if isinstance(raw, Mapping) else None
-    if not isinstance(value, str) or value == "":
-        return None
-    return _USERINFO.sub("", value) if scrub_userinfo else value
-
-
-def _safe_choice(raw: Mapping, name: str) -> Optional[str]:
-    value = raw.get(name) if isinstance(raw, Mapping) else None
-    if isinstance(value, (list, tuple)):
-        picked = [item for item in value if not is_empty(item)]
-        value = picked[0] if picked else None
-    return value if isinstance(value, str) and value else None
-
-
-def _safe_mask(raw: Mapping, index: int) -> Optional[str]:
-    try:
-        parts = read_credential(raw, "proxy_credentials")
-    except Exception:  # noqa: BLE001 - echo must never fail the output
-        return None
-    return MASK if parts[index] else None

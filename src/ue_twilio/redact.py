@@ -44,11 +44,16 @@ class Redactor:
         self._forms: List[str] = sorted(forms, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        text = _URL_USERINFO.sub(MASK + "@", text)
+        text = mask_userinfo(text)
         for form in self._forms:
             if form in text:
                 text = text.replace(form, MASK)
         return text
+
+
+def mask_userinfo(text: str) -> str:
+    """Every URL's ``user:password@`` as ``****@``."""
+    return _URL_USERINFO.sub(MASK + "@", text)
 
 
 # "surrogatepass": a raw field may hold a lone surrogate (JSON "\ud800"); the

@@ -11,6 +11,7 @@ nothing; exit codes as Test Connection.
 from __future__ import annotations
 
 import logging
+import threading
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -31,14 +32,16 @@ def list_senders(
     raw_fields: Any,
     settings: Optional[Settings] = None,
     logger: Optional[logging.Logger] = None,
+    cancel: Optional[threading.Event] = None,
 ) -> Outcome:
-    """Never raises; the numbers and services land in the Extension Output."""
+    """Never raises; the numbers and services land in the Extension Output.
+    Setting ``cancel`` ends it before its next request (exit 1)."""
     failed = {"phone_numbers": None, "messaging_services": None}
-    return run_command(COMMAND, raw_fields, _list, failed, settings, logger)
+    return run_command(COMMAND, raw_fields, _list, failed, settings, logger, cancel)
 
 
 def _list(
-    account: TwilioAccount, proxy, settings: Settings, log
+    account: TwilioAccount, proxy, settings: Settings, log, cancel: threading.Event
 ) -> Tuple[str, Dict[str, Any]]:
     api = open_client(account, settings, proxy=proxy, log=log)
     messaging = open_client(account, settings, proxy=proxy, log=log, messaging=True)
@@ -48,6 +51,7 @@ def _list(
             api,
             "incoming_phone_numbers",
             "the phone numbers",
+            cancel,
         )
         services, more_services = _collect(
             lambda: messaging.get(
@@ -56,6 +60,7 @@ def _list(
             messaging,
             "services",
             "the Messaging Services",
+            cancel,
         )
     finally:
         api.close()
@@ -70,18 +75,22 @@ def _list(
 
 
 def _collect(
-    first: Callable[[], Reply], client: TwilioClient, key: str, what: str
+    first: Callable[[], Reply],
+    client: TwilioClient,
+    key: str,
+    what: str,
+    cancel: threading.Event,
 ) -> Tuple[List[Dict[str, Any]], bool]:
     """Items of every page up to MAX_ITEMS; True when more were left unread."""
     items: List[Dict[str, Any]] = []
-    body = require_ok(get_patiently(first), what)
+    body = require_ok(get_patiently(first, cancel), what)
     for _ in range(MAX_ITEMS // PAGE_SIZE + 1):
         page = body.get(key)
         items.extend(item for item in page or [] if isinstance(item, dict))
         link = _next_link(body)
         if len(items) >= MAX_ITEMS or not link:
             return items[:MAX_ITEMS], bool(link) or len(items) > MAX_ITEMS
-        body = require_ok(get_patiently(partial(client.get, link)), what)
+        body = require_ok(get_patiently(partial(client.get, link), cancel), what)
     return items[:MAX_ITEMS], True
 
 

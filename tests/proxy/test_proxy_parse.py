@@ -1,4 +1,5 @@
-"""The proxy fields: every rule of issue 3, both credential shapes, the echo."""
+"""The proxy fields: every rule of issue 3, both credential shapes (the echo:
+tests/test_echo.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,7 @@ import pytest
 from requests.utils import get_auth_from_url
 
 from ue_twilio.exceptions import ValidationError
-from ue_twilio.proxy import (
-    MASK,
-    ProxyConfig,
-    echo_no_proxy,
-    parse_proxy,
-    split_proxy_url,
-)
+from ue_twilio.proxy import ProxyConfig, parse_proxy, split_proxy_url
 from ue_twilio.transport.adapter import ProxyAdapter
 
 PASSWORD = "p@ss:w/rd%41 ü€?#&+=;"
@@ -104,8 +99,6 @@ def test_credentials_inside_the_url_are_refused_without_echoing_them():
     error = problem(fields(["HTTP"], "http://alice:s3cr3t-pw@proxy:3128"))
     assert "Proxy Credentials" in error.problem
     assert "s3cr3t-pw" not in error.status_description
-    echoed = echo_no_proxy(fields(["HTTP"], "http://alice:s3cr3t-pw@proxy:3128"))
-    assert echoed["proxy"] == "http://proxy:3128"
 
 
 def test_unknown_proxy_type_is_refused():
@@ -144,7 +137,6 @@ def test_both_credential_shapes_are_read(nested):
 def test_types_without_credentials_ignore_leftover_credentials():
     proxy = parse_proxy(fields(["HTTPS"], "https://p:3129", "", "alice", "pw"))
     assert proxy.user is None and proxy.password is None
-    assert proxy.echo()["proxy_credentials_password"] is None
 
 
 def test_bundle_must_exist_be_a_file_and_hold_pem_certificates(tmp_path):
@@ -210,36 +202,9 @@ def test_config_is_immutable_and_never_shows_the_password():
     )
     with pytest.raises(AttributeError):
         proxy.password = "x"
-    for text in (repr(proxy), str(proxy), proxy.display, str(proxy.echo())):
+    for text in (repr(proxy), str(proxy), proxy.display):
         assert PASSWORD not in text and "alice" not in text
     assert proxy.display == "p:3128"
-
-
-def test_echo_has_the_five_output_keys():
-    raw = fields(["HTTPS_WITH_CREDENTIALS"], "https://p:3129", "", "alice", "pw")
-    assert parse_proxy(raw).echo() == {
-        "proxy": "https://p:3129",
-        "proxy_type": "HTTPS_WITH_CREDENTIALS",
-        "proxy_ca_bundle_file": None,
-        "proxy_credentials_user": MASK,
-        "proxy_credentials_password": MASK,
-    }
-    assert echo_no_proxy({}) == dict.fromkeys(
-        [
-            "proxy",
-            "proxy_type",
-            "proxy_ca_bundle_file",
-            "proxy_credentials_user",
-            "proxy_credentials_password",
-        ]
-    )
-
-
-def test_echo_no_proxy_never_raises_on_odd_shapes():
-    odd = {"proxy_type": [5], "proxy": 7, "proxy_credentials": 3}
-    assert echo_no_proxy(odd)["proxy_credentials_password"] is None
-    flat = {"proxy_credentials.user": "u", "proxy_credentials.password": "p"}
-    assert echo_no_proxy(flat)["proxy_credentials_password"] == MASK
 
 
 def test_split_proxy_url_returns_scheme_host_port():

@@ -9,8 +9,9 @@ import logging
 import os
 import signal
 import sys
+import threading
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
 from ..exceptions import Cancelled, ValidationError
 from ..fields import SMS, VOICE, WHATSAPP
@@ -27,16 +28,21 @@ MAX_FIELDS_BYTES = 10 * 1000 * 1000
 
 
 class Signals:
-    """SIGINT and SIGTERM take the agent's cancel path once the task exists;
-    before that (reading ``--fields``) they stop the command at once."""
+    """SIGINT and SIGTERM take the agent's cancel path once the work exists
+    (``on_cancel``: the Task's cancel, or a template command's cancel event);
+    before that (reading ``--fields``) they stop the command at once.
+
+    ``on_cancel`` runs on a thread of its own: the handler interrupts the
+    main thread anywhere, also inside the lock of the Event it would set.
+    """
 
     def __init__(self) -> None:
-        self.task: Optional[Task] = None
+        self.on_cancel: Optional[Callable[[], None]] = None
 
     def __call__(self, signum, frame) -> None:
-        if self.task is None:
+        if self.on_cancel is None:
             raise Cancelled()
-        self.task.cancel()
+        threading.Thread(target=self.on_cancel, name="cancel", daemon=True).start()
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -120,22 +126,25 @@ def _voice_fields(args: argparse.Namespace) -> Dict[str, Any]:
 def check(args: argparse.Namespace, signals: Signals) -> int:
     from ..check import check_connection
 
-    return _command(check_connection, args)
+    return _command(check_connection, args, signals)
 
 
 def senders(args: argparse.Namespace, signals: Signals) -> int:
     from ..senders import list_senders
 
-    return _command(list_senders, args)
+    return _command(list_senders, args, signals)
 
 
-def _command(command, args: argparse.Namespace) -> int:
+def _command(command, args: argparse.Namespace, signals: Signals) -> int:
     """A template command from --fields and the credential options (the
-    file wins where both give a value)."""
+    file wins where both give a value); a signal sets its cancel event."""
     fields = _credential_fields(args)
     if args.fields:
         fields = _fill_gaps(_load_fields(args.fields), fields)
-    outcome = command(fields, _settings(args), _stderr_logger(args.log_level))
+    cancel = threading.Event()
+    signals.on_cancel = cancel.set
+    logger = _stderr_logger(args.log_level)
+    outcome = command(fields, _settings(args), logger, cancel)
     emit(outcome)
     return outcome.exit_code
 
@@ -200,7 +209,7 @@ def send(args: argparse.Namespace, signals: Signals) -> int:
 def _execute(fields: Any, args: argparse.Namespace, signals: Signals) -> int:
     logger = _stderr_logger(args.log_level)
     task = Task(fields, _settings(args), logger, on_progress=_progress_bar())
-    signals.task = task
+    signals.on_cancel = task.cancel
     outcome = task.run()
     emit(outcome)
     return outcome.exit_code

@@ -383,12 +383,6 @@ def _raise_run_wide(reply: Reply, proxy=None, auth_hint: str = "") -> None:
             "The proxy {} refused the credentials (HTTP 407)".format(where)
         )
     if reply.http_status == 401:
-        raise AuthenticationError(_details(reply) + auth_hint)
+        raise AuthenticationError(reply.describe_error() + auth_hint)
     if reply.http_status == 403:
-        raise AuthorizationError(_details(reply))
-
-
-def _details(reply: Reply) -> str:
-    if reply.error_code is not None:
-        return "Twilio error {}: {}".format(reply.error_code, reply.error_message)
-    return reply.error_message or "HTTP {}".format(reply.http_status)
+        raise AuthorizationError(reply.describe_error())
