@@ -9,9 +9,8 @@ Output. Live progress goes to ``on_progress`` at most once a second.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from . import config as config_module
 from . import fallback, voice
@@ -23,20 +22,16 @@ from .echo import echo_config, echo_raw
 from .encoding import analyze, describe_ucs2
 from .exceptions import TwilioTaskError
 from .fields import SMS, VOICE, WHATSAPP
-from .hangup import CallLedger, HangUp, mark_hung_up
+from .hangup import HangUp, mark_hung_up
 from .listing import Listing, listing_for
-from .live import LiveReporter
 from .logsafe import LIST_LIMIT, SafeLog
 from .models import (
-    QUEUED_STATES,
     DeliveryReport,
     RecipientResult,
     ReplyKind,
     Snapshot,
     Status,
     count,
-    count_failed,
-    count_queued,
 )
 from .outcome import (
     Outcome,
@@ -49,9 +44,10 @@ from .outcome import (
 )
 from .params import request_builder
 from .prices import totals
-from .reconcile import ABSENT, FOUND, UNDECIDED, Reconciler, Verdict, match_for
+from .reconcile import ABSENT, Reconciler, match_for
 from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
+from .run import Cancel, Run, Sending
 from .settings import Settings
 from .tracking import Tracker, delivery_counts, log_report
 from .transport.client import TwilioClient
@@ -80,24 +76,19 @@ class Task:
         self._settings = settings or Settings.from_env()
         self._logger = logger or logging.getLogger("ue_twilio")
         self._on_progress = on_progress
-        self._cancelled = threading.Event()
-        self._dispatcher: Optional[Dispatcher] = None
-        self._tracker: Optional[Tracker] = None
+        self._cancel = Cancel()
 
     def cancel(self) -> None:
         """Stop sending and delivery tracking: the event first, then a wake-up
         for the part running now (its waits sleep until woken)."""
-        self._cancelled.set()
-        for part in (self._dispatcher, self._tracker):
-            if part is not None:
-                part.cancel()
+        self._cancel.set()
 
     def run(self) -> Outcome:
         """Never raises: every path ends in an Outcome with an exit code."""
         redactor = redactor_for_raw(self._raw)
         log = SafeLog(self._logger, redactor)
         try:
-            config = config_module.parse(self._raw, self._cancelled.is_set)
+            config = config_module.parse(self._raw, self._cancel.is_set)
         except TwilioTaskError as exc:  # a field, or a cancel while reading files
             log.error(exc.status_description)
             return early_outcome(exc, self._raw, redactor)
@@ -134,13 +125,13 @@ class Task:
             log,
             label=settings.state_file_label,
             lock_timeout=settings.state_lock_timeout,
-            cancelled=self._cancelled.is_set,
+            cancelled=self._cancel.is_set,
         )
 
     def _send_with(
         self, config: TaskConfig, resend: ResendState, log: SafeLog, redactor: Redactor
     ) -> Outcome:
-        run = _Run(config, resend, log, self._on_progress)
+        run = Run(config, resend, log, self._on_progress)
         client = open_client(
             config.account,
             self._settings,
@@ -160,11 +151,11 @@ class Task:
         cancelled = sending.cancelled or (
             report.cancelled
             if report is not None
-            else skipped_tracking and self._cancelled.is_set()
+            else skipped_tracking and self._cancel.is_set()
         )
         return _final_outcome(run, sending, report, cancelled, log, redactor)
 
-    def _calls_or_messages(self, run: "_Run", client: TwilioClient):
+    def _calls_or_messages(self, run: Run, client: TwilioClient):
         """(sending, delivery report): a call chain, or everyone at once."""
         if run.config.chained:
             return self._chain(run, client)
@@ -173,29 +164,29 @@ class Task:
 
     def _queue(
         self,
-        run: "_Run",
+        run: Run,
         client: TwilioClient,
         indices: Optional[Sequence[int]] = None,
-        sending: Optional["_Sending"] = None,
-    ) -> "_Sending":
+        sending: Optional[Sending] = None,
+    ) -> Sending:
         """Send, then settle every lost answer at Twilio; resend what is absent.
 
         A recipient is sent at most 1 + MAX_RESENDS times, and sent again only
         after two looks at Twilio's list found nothing it could have created.
         """
-        sending = sending or _Sending()
+        sending = sending or Sending()
         if indices is None:
             earlier = self._settle_earlier(run, client)
             indices = sorted([*run.pending, *earlier]) if earlier else run.pending
         for round_number in range(MAX_RESENDS + 1):
             self._round(run, client, indices, sending)
-            if sending.stopped or self._cancelled.is_set():
+            if sending.stopped or self._cancel.is_set():
                 break
             absent = self._reconcile(run, client, indices)
             if not absent:
                 break
             if round_number == MAX_RESENDS:
-                run.give_up(absent)
+                run.give_up(absent, MAX_RESENDS + 1)
                 break
             run.log.info(
                 "Sending once more to %d recipient(s) that Twilio has no record of.",
@@ -203,11 +194,11 @@ class Task:
             )
             run.forget(absent)
             indices = absent
-        sending.cancelled = sending.cancelled or self._cancelled.is_set()
+        sending.cancelled = sending.cancelled or self._cancel.is_set()
         return sending
 
     def _round(
-        self, run: "_Run", client: TwilioClient, indices: Sequence[int], sending
+        self, run: Run, client: TwilioClient, indices: Sequence[int], sending
     ) -> None:
         resource, build = request_builder(run.config)
         resend = run.resend
@@ -237,16 +228,14 @@ class Task:
             lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
             on_result=settle,
         )
-        self._dispatcher = dispatcher
-        if self._cancelled.is_set():
-            dispatcher.cancel()
+        self._cancel.watch(dispatcher)
         for index, result in zip(indices, dispatcher.run()):
             run.results[index] = result
             if result.status == Status.UNKNOWN:
                 resend.mark_unknown(result.to)
         sending.absorb(dispatcher)
 
-    def _settle_earlier(self, run: "_Run", client: TwilioClient) -> List[int]:
+    def _settle_earlier(self, run: Run, client: TwilioClient) -> List[int]:
         """A rerun: look up what an earlier run left unknown before sending.
 
         Found: skipped like any recipient that run queued. Absent: sent now.
@@ -254,7 +243,7 @@ class Task:
         """
         earlier = run.resend.unknown_indices()
         since = run.resend.unknown_since
-        if not earlier or since is None or self._cancelled.is_set():
+        if not earlier or since is None or self._cancel.is_set():
             return []
         run.log.info(
             "Resend Policy: asking Twilio about %d recipient(s) an earlier run left "
@@ -266,15 +255,13 @@ class Task:
         )
         return run.settle_earlier(earlier, verdicts)
 
-    def _reconciler(
-        self, run: "_Run", client: TwilioClient, since: float
-    ) -> Reconciler:
+    def _reconciler(self, run: Run, client: TwilioClient, since: float) -> Reconciler:
         settings = self._settings
         return Reconciler(
             client,
             run.config,
             match_for(run.config, since),
-            self._cancelled,
+            self._cancel.event,
             run.log,
             time.monotonic() + settings.reconcile_delay + settings.reconcile_budget,
             run.config.max_concurrent,
@@ -282,7 +269,7 @@ class Task:
         )
 
     def _reconcile(
-        self, run: "_Run", client: TwilioClient, indices: Sequence[int]
+        self, run: Run, client: TwilioClient, indices: Sequence[int]
     ) -> List[int]:
         """Look up this round's lost answers; return the UNKNOWN ones surely absent.
 
@@ -306,13 +293,13 @@ class Task:
         ]
 
     def _track(
-        self, run: "_Run", client: TwilioClient, sending: "_Sending"
+        self, run: Run, client: TwilioClient, sending: Sending
     ) -> Optional[DeliveryReport]:
         """Follow delivery unless disabled, cancelled or stopped by an error."""
         config = run.config
         if not config.wait_for_delivery or sending.error is not None:
             return None
-        if sending.cancelled or self._cancelled.is_set():
+        if sending.cancelled or self._cancel.is_set():
             return None
         queued = count(run.results, Status.QUEUED)
         run.log.info(
@@ -329,7 +316,7 @@ class Task:
 
     def _follow(
         self,
-        run: "_Run",
+        run: Run,
         client: TwilioClient,
         results: List[RecipientResult],
         timeout: float,
@@ -347,25 +334,23 @@ class Task:
             timeout,
             config.max_concurrent,
             run.log,
-            self._cancelled,
+            self._cancel.event,
             on_progress=lambda: run.offer_tracking(tracker),
             poll_first=self._settings.poll_first,
             poll_max=min(self._settings.poll_max, poll_max or self._settings.poll_max),
             answer_problem=voice.answer_problem(config.answering_machine),
             listing=listing,
         )
-        self._tracker = tracker
-        if self._cancelled.is_set():
-            tracker.cancel()
+        self._cancel.watch(tracker)
         return tracker.run()
 
-    def _chain(self, run: "_Run", client: TwilioClient):
+    def _chain(self, run: Run, client: TwilioClient):
         """Call Order 'one_by_one_until_answered' (chain.py)."""
         chain = CallChain(run.config, run.log)
-        sending = _Sending()
+        sending = Sending()
         for index in chain.calls(run.pending, run.results):
             self._queue(run, client, [index], sending)
-            if sending.stopped or self._cancelled.is_set():
+            if sending.stopped or self._cancel.is_set():
                 break
             report = self._follow(
                 run, client, [run.results[index]], chain.call_timeout(), CHAIN_POLL_MAX
@@ -375,23 +360,23 @@ class Task:
                 break
         report = chain.report()
         stopped = sending.stopped or report.error is not None
-        chain.finish(run.results, stopped or self._cancelled.is_set())
+        chain.finish(run.results, stopped or self._cancel.is_set())
         log_report(report, float(run.config.delivery_timeout), run.log)
-        sending.cancelled = sending.cancelled or self._cancelled.is_set()
+        sending.cancelled = sending.cancelled or self._cancel.is_set()
         return sending, report
 
     def _fallback(
         self,
-        run: "_Run",
+        run: Run,
         client: TwilioClient,
-        sending: "_Sending",
+        sending: Sending,
         report: Optional[DeliveryReport],
     ) -> Optional[List[RecipientResult]]:
         """SMS Fallback (fallback.py): None when it did not run."""
         config = run.config
         if not config.fallback_sms or report is None or report.error is not None:
             return None
-        if sending.stopped or report.cancelled or self._cancelled.is_set():
+        if sending.stopped or report.cancelled or self._cancel.is_set():
             return None
         indices = fallback.unanswered(run.results, report)
         if not indices:
@@ -402,186 +387,22 @@ class Task:
             len(numbers),
         )
         sms = fallback.sms_config(config, numbers)
-        sms_run = _Run(sms, ResendState(sms, {}, None, run.log), run.log, None)
+        sms_run = Run(sms, ResendState(sms, {}, None, run.log), run.log, None)
         self._queue(sms_run, client)
         return fallback.link(run.results, indices, sms_run.results)
 
-    def _hang_up_on_cancel(self, run: "_Run", client: TwilioClient) -> None:
+    def _hang_up_on_cancel(self, run: Run, client: TwilioClient) -> None:
         """Cancel hangs up every call of this run still queued or ringing."""
-        if not (run.config.is_voice and self._cancelled.is_set()):
+        if not (run.config.is_voice and self._cancel.is_set()):
             return
         calls = run.calls.open_calls(run.results)
         outcomes = HangUp(client, run.log, run.config.max_concurrent).run(calls)
         mark_hung_up(run.results, outcomes)
 
 
-class _Sending:
-    """What the sending rounds ended with: the run-wide error, a cancel."""
-
-    def __init__(self) -> None:
-        self.error: Optional[TwilioTaskError] = None
-        self.cancelled = False
-
-    @property
-    def stopped(self) -> bool:
-        return self.error is not None or self.cancelled
-
-    def absorb(self, dispatcher: Dispatcher) -> None:
-        self.error = self.error or dispatcher.error
-        self.cancelled = self.cancelled or dispatcher.cancelled
-
-
-class _Run:
-    """The state of one run shared by the phases: who to send to, results, progress.
-
-    ``results`` holds one entry per recipient from the start (skipped or not
-    sent yet); each phase replaces entries, never adds or drops one.
-    """
-
-    def __init__(self, config: TaskConfig, resend: ResendState, log, on_progress):
-        self.config = config
-        self.resend = resend
-        self.log = log
-        self.started = time.time()
-        self.skipped = set(resend.skipped_indices())
-        self.results: List[RecipientResult] = [
-            RecipientResult(
-                to, Status.SKIPPED if i in self.skipped else Status.NOT_SENT
-            )
-            for i, to in enumerate(config.recipients)
-        ]
-        held = self.skipped.union(resend.unknown_indices())
-        count = len(config.recipients)
-        # A range holds no int objects: 100,000 recipients cost nothing here.
-        self.pending: Sequence[int] = (
-            [i for i in range(count) if i not in held] if held else range(count)
-        )
-        self.reporter = LiveReporter(
-            on_progress, log, on_publish=lambda s: resend.save(s.resend_state)
-        )
-        self.calls = CallLedger()
-        self.fallback: Optional[List[RecipientResult]] = None
-
-    def counts_outside(self, indices: Sequence[int]) -> Tuple[int, int]:
-        """(queued, not queued) among the recipients a round does not send to;
-        recipients not sent yet count as neither."""
-        queued, failed = _tally(self.results)
-        inside = _tally(self.results[i] for i in indices)
-        return queued - inside[0], failed - inside[1]
-
-    def apply(self, indices: List[int], verdicts: List[Verdict]) -> None:
-        """Found: queued with Twilio's SID. Undecided: stays UNKNOWN, with why."""
-        for index, found in zip(indices, verdicts):
-            result = self.results[index]
-            if found.state == FOUND:
-                self.results[index] = RecipientResult(
-                    result.to, Status.QUEUED, sid=found.sid
-                )
-                self.resend.mark_queued(result.to)
-                self.log.info(
-                    "Found at Twilio: %s was queued (%s) although its answer was lost.",
-                    result.to,
-                    found.sid,
-                )
-            elif found.state == UNDECIDED and result.status == Status.UNKNOWN:
-                result.error_message = "{}; {}; not sent again".format(
-                    result.error_message, found.problem
-                )
-
-    def forget(self, indices: List[int]) -> None:
-        """Proved never created: the record must not keep them unknown."""
-        for index in indices:
-            self.resend.mark_unsent(self.config.recipients[index])
-
-    def settle_earlier(self, indices: List[int], verdicts: List[Verdict]) -> List[int]:
-        """An earlier run's unknowns: found → skipped, absent → returned to send."""
-        absent = []
-        for index, found in zip(indices, verdicts):
-            to = self.config.recipients[index]
-            if found.state == FOUND:
-                self.results[index] = RecipientResult(to, Status.SKIPPED, sid=found.sid)
-                self.skipped.add(index)
-                self.resend.mark_queued(to)
-            elif found.state == ABSENT:
-                self.resend.mark_unsent(to)
-                absent.append(index)
-            else:
-                self.results[index] = RecipientResult(
-                    to,
-                    Status.UNKNOWN,
-                    error_message="an earlier run's request may have reached Twilio "
-                    "and {}; not sent again".format(found.problem),
-                )
-        return absent
-
-    def give_up(self, indices: List[int]) -> None:
-        """Absent after the last resend: nothing reached Twilio, say so."""
-        self.forget(indices)
-        for index in indices:
-            result = self.results[index]
-            self.results[index] = RecipientResult(
-                result.to,
-                Status.NOT_SENT,
-                error_code=result.error_code,
-                error_message="{}; Twilio has no record of it after {} attempts; "
-                "not sent again".format(result.error_message, MAX_RESENDS + 1),
-            )
-
-    def _delivered_so_far(self) -> Optional[int]:
-        return 0 if self.config.wait_for_delivery else None
-
-    def offer(self, queued: int, failed: int) -> None:
-        self.reporter.offer(
-            lambda: Snapshot(
-                len(self.config.recipients),
-                queued=queued,
-                failed=failed,
-                skipped=len(self.skipped),
-                delivered=self._delivered_so_far(),
-                resend_state=self.resend.record(),
-            )
-        )
-
-    def offer_tracking(self, tracker: Tracker) -> None:
-        self.reporter.offer(
-            lambda: self.snapshot(None, tracker.delivered, tracker.undelivered)
-        )
-
-    def snapshot(
-        self,
-        report: Optional[DeliveryReport],
-        delivered: Optional[int] = None,
-        undelivered: Optional[int] = None,
-    ) -> Snapshot:
-        if report is not None:
-            delivered, undelivered = report.delivered, report.undelivered
-        elif delivered is None:
-            delivered = self._delivered_so_far()
-        return Snapshot(
-            len(self.config.recipients),
-            queued=count_queued(self.results),
-            failed=count_failed(self.results),
-            skipped=len(self.skipped),
-            delivered=delivered,
-            undelivered=undelivered,
-            resend_state=self.resend.record(),
-        )
-
-
-def _tally(results: Iterable[RecipientResult]) -> Tuple[int, int]:
-    """(queued, not queued), leaving out recipients not sent yet."""
-    queued = failed = 0
-    for result in results:
-        if result.status in QUEUED_STATES:
-            queued += 1
-        elif result.status != Status.NOT_SENT:
-            failed += 1
-    return queued, failed
-
-
 def _final_outcome(
-    run: _Run,
-    sending: _Sending,
+    run: Run,
+    sending: Sending,
     report: Optional[DeliveryReport],
     cancelled: bool,
     log: SafeLog,
