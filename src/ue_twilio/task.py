@@ -9,15 +9,13 @@ Output. Live progress goes to ``on_progress`` at most once a second.
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional
 
 from . import config as config_module
-from . import fallback, voice
+from . import fallback, rounds, voice
 from .account import open_client
 from .chain import CHAIN_POLL_MAX, CallChain, chain_verdict
 from .config import TaskConfig
-from .dispatcher import Dispatcher
 from .echo import echo_config, echo_raw
 from .encoding import analyze, describe_ucs2
 from .exceptions import TwilioTaskError
@@ -28,7 +26,6 @@ from .logsafe import LIST_LIMIT, SafeLog
 from .models import (
     DeliveryReport,
     RecipientResult,
-    ReplyKind,
     Snapshot,
     Status,
     count,
@@ -42,20 +39,14 @@ from .outcome import (
     summary_line,
     verdict,
 )
-from .params import request_builder
 from .prices import totals
-from .reconcile import ABSENT, Reconciler, match_for
 from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
-from .run import Cancel, Run, Sending
+from .run import Cancel, Context, Run, Sending
 from .settings import Settings
 from .tracking import Tracker, delivery_counts, log_report
-from .transport.client import TwilioClient
 
 ACTION_LABELS = {SMS: "SMS", WHATSAPP: "WhatsApp", VOICE: "voice"}
-# How often a recipient whose answer was lost, and whom Twilio has no record
-# of, is sent again within one run.
-MAX_RESENDS = 1
 
 
 class Task:
@@ -139,10 +130,11 @@ class Task:
             pool_size=config.max_concurrent,
             log=log,
         )
+        context = Context(client, self._settings, self._cancel)
         try:
-            sending, report = self._calls_or_messages(run, client)
-            run.fallback = self._fallback(run, client, sending, report)
-            self._hang_up_on_cancel(run, client)
+            sending, report = self._calls_or_messages(context, run)
+            run.fallback = self._fallback(context, run, sending, report)
+            self._hang_up_on_cancel(context, run)
         finally:
             client.close()
         run.reporter.publish_final(run.snapshot(report))
@@ -155,145 +147,15 @@ class Task:
         )
         return _final_outcome(run, sending, report, cancelled, log, redactor)
 
-    def _calls_or_messages(self, run: Run, client: TwilioClient):
+    def _calls_or_messages(self, context: Context, run: Run):
         """(sending, delivery report): a call chain, or everyone at once."""
         if run.config.chained:
-            return self._chain(run, client)
-        sending = self._queue(run, client)
-        return sending, self._track(run, client, sending)
-
-    def _queue(
-        self,
-        run: Run,
-        client: TwilioClient,
-        indices: Optional[Sequence[int]] = None,
-        sending: Optional[Sending] = None,
-    ) -> Sending:
-        """Send, then settle every lost answer at Twilio; resend what is absent.
-
-        A recipient is sent at most 1 + MAX_RESENDS times, and sent again only
-        after two looks at Twilio's list found nothing it could have created.
-        """
-        sending = sending or Sending()
-        if indices is None:
-            earlier = self._settle_earlier(run, client)
-            indices = sorted([*run.pending, *earlier]) if earlier else run.pending
-        for round_number in range(MAX_RESENDS + 1):
-            self._round(run, client, indices, sending)
-            if sending.stopped or self._cancel.is_set():
-                break
-            absent = self._reconcile(run, client, indices)
-            if not absent:
-                break
-            if round_number == MAX_RESENDS:
-                run.give_up(absent, MAX_RESENDS + 1)
-                break
-            run.log.info(
-                "Sending once more to %d recipient(s) that Twilio has no record of.",
-                len(absent),
-            )
-            run.forget(absent)
-            indices = absent
-        sending.cancelled = sending.cancelled or self._cancel.is_set()
-        return sending
-
-    def _round(
-        self, run: Run, client: TwilioClient, indices: Sequence[int], sending
-    ) -> None:
-        resource, build = request_builder(run.config)
-        resend = run.resend
-
-        calls = run.calls if run.config.is_voice else None  # to hang up on cancel
-
-        def send(to: str):
-            reply = client.create(resource, build(to))
-            if reply.kind == ReplyKind.OK:
-                resend.mark_queued(to)
-                if calls is not None:
-                    calls.add(reply.sid, to)
-            return reply
-
-        def settle(position: int, result: RecipientResult) -> None:
-            # At once, so the placeholder goes as soon as its result exists
-            # (100,000 recipients must not be held twice).
-            run.results[indices[position]] = result
-
-        base = run.counts_outside(indices)
-        dispatcher = Dispatcher(
-            send,
-            [run.config.recipients[i] for i in indices],
-            run.config.max_concurrent,
-            run.log,
-            self._settings,
-            lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
-            on_result=settle,
-        )
-        self._cancel.watch(dispatcher)
-        for index, result in zip(indices, dispatcher.run()):
-            run.results[index] = result
-            if result.status == Status.UNKNOWN:
-                resend.mark_unknown(result.to)
-        sending.absorb(dispatcher)
-
-    def _settle_earlier(self, run: Run, client: TwilioClient) -> List[int]:
-        """A rerun: look up what an earlier run left unknown before sending.
-
-        Found: skipped like any recipient that run queued. Absent: sent now.
-        A failed lookup: stays unknown and is not sent (it may exist).
-        """
-        earlier = run.resend.unknown_indices()
-        since = run.resend.unknown_since
-        if not earlier or since is None or self._cancel.is_set():
-            return []
-        run.log.info(
-            "Resend Policy: asking Twilio about %d recipient(s) an earlier run left "
-            "unknown.",
-            len(earlier),
-        )
-        verdicts = self._reconciler(run, client, since).settle(
-            [run.config.recipients[i] for i in earlier]
-        )
-        return run.settle_earlier(earlier, verdicts)
-
-    def _reconciler(self, run: Run, client: TwilioClient, since: float) -> Reconciler:
-        settings = self._settings
-        return Reconciler(
-            client,
-            run.config,
-            match_for(run.config, since),
-            self._cancel.event,
-            run.log,
-            time.monotonic() + settings.reconcile_delay + settings.reconcile_budget,
-            run.config.max_concurrent,
-            (settings.reconcile_delay, settings.reconcile_recheck),
-        )
-
-    def _reconcile(
-        self, run: Run, client: TwilioClient, indices: Sequence[int]
-    ) -> List[int]:
-        """Look up this round's lost answers; return the UNKNOWN ones surely absent.
-
-        Queued recipients whose 201 carried no readable SID are looked up too,
-        for their SID only (delivery tracking needs it); they are never resent.
-        """
-        unknown = [i for i in indices if run.results[i].needs_lookup]
-        if not unknown:
-            return []
-        run.log.info(
-            "Asking Twilio about %d recipient(s) whose answer was lost.", len(unknown)
-        )
-        verdicts = self._reconciler(run, client, run.started).settle(
-            [run.config.recipients[i] for i in unknown]
-        )
-        run.apply(unknown, verdicts)
-        return [
-            i
-            for i, v in zip(unknown, verdicts)
-            if v.state == ABSENT and run.results[i].status == Status.UNKNOWN
-        ]
+            return self._chain(context, run)
+        sending = rounds.send(context, run)
+        return sending, self._track(context, run, sending)
 
     def _track(
-        self, run: Run, client: TwilioClient, sending: Sending
+        self, context: Context, run: Run, sending: Sending
     ) -> Optional[DeliveryReport]:
         """Follow delivery unless disabled, cancelled or stopped by an error."""
         config = run.config
@@ -307,17 +169,17 @@ class Task:
             config.delivery_timeout,
             queued,
         )
-        listing = listing_for(client, config, run.started)
+        listing = listing_for(context.client, config, run.started)
         report = self._follow(
-            run, client, run.results, float(config.delivery_timeout), listing=listing
+            context, run, run.results, float(config.delivery_timeout), listing=listing
         )
         log_report(report, float(config.delivery_timeout), run.log)
         return report
 
     def _follow(
         self,
+        context: Context,
         run: Run,
-        client: TwilioClient,
         results: List[RecipientResult],
         timeout: float,
         poll_max: Optional[float] = None,
@@ -328,7 +190,7 @@ class Task:
         config = run.config
         resource = "Calls" if config.is_voice else "Messages"
         tracker = Tracker(
-            lambda sid: client.fetch(resource, sid),
+            lambda sid: context.client.fetch(resource, sid),
             results,
             config.is_voice,
             timeout,
@@ -344,16 +206,16 @@ class Task:
         self._cancel.watch(tracker)
         return tracker.run()
 
-    def _chain(self, run: Run, client: TwilioClient):
+    def _chain(self, context: Context, run: Run):
         """Call Order 'one_by_one_until_answered' (chain.py)."""
         chain = CallChain(run.config, run.log)
         sending = Sending()
         for index in chain.calls(run.pending, run.results):
-            self._queue(run, client, [index], sending)
+            rounds.send(context, run, [index], sending)
             if sending.stopped or self._cancel.is_set():
                 break
             report = self._follow(
-                run, client, [run.results[index]], chain.call_timeout(), CHAIN_POLL_MAX
+                context, run, [run.results[index]], chain.call_timeout(), CHAIN_POLL_MAX
             )
             chain.followed(index, report)
             if report.error is not None or report.cancelled:
@@ -367,8 +229,8 @@ class Task:
 
     def _fallback(
         self,
+        context: Context,
         run: Run,
-        client: TwilioClient,
         sending: Sending,
         report: Optional[DeliveryReport],
     ) -> Optional[List[RecipientResult]]:
@@ -388,15 +250,15 @@ class Task:
         )
         sms = fallback.sms_config(config, numbers)
         sms_run = Run(sms, ResendState(sms, {}, None, run.log), run.log, None)
-        self._queue(sms_run, client)
+        rounds.send(context, sms_run)
         return fallback.link(run.results, indices, sms_run.results)
 
-    def _hang_up_on_cancel(self, run: Run, client: TwilioClient) -> None:
+    def _hang_up_on_cancel(self, context: Context, run: Run) -> None:
         """Cancel hangs up every call of this run still queued or ringing."""
         if not (run.config.is_voice and self._cancel.is_set()):
             return
         calls = run.calls.open_calls(run.results)
-        outcomes = HangUp(client, run.log, run.config.max_concurrent).run(calls)
+        outcomes = HangUp(context.client, run.log, run.config.max_concurrent).run(calls)
         mark_hung_up(run.results, outcomes)
 
 
