@@ -19,8 +19,34 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, List, Optional
 
+from . import rounds
 from .fields import RESEND_ALL, SMS
 from .models import QUEUED_STATES, Channel, DeliveryReport, RecipientResult, Status
+from .resend import ResendState
+from .run import Context, Run, Sending
+
+
+def text_unanswered(
+    context: Context, run: Run, sending: Sending, report: Optional[DeliveryReport]
+) -> Optional[List[RecipientResult]]:
+    """The SMS sent, one per call not answered; None when the fallback did not run."""
+    config = run.config
+    if not config.fallback_sms or report is None or report.error is not None:
+        return None
+    if sending.stopped or report.cancelled or context.cancel.is_set():
+        return None
+    indices = unanswered(run.results, report)
+    if not indices:
+        return []
+    numbers = [run.results[i].to for i in indices]
+    run.log.info(
+        "SMS Fallback: texting %d recipient(s) whose call no person answered.",
+        len(numbers),
+    )
+    sms = sms_config(config, numbers)
+    sms_run = Run(sms, ResendState(sms, {}, None, run.log), run.log, None)
+    rounds.send(context, sms_run)
+    return link(run.results, indices, sms_run.results)
 
 
 def unanswered(results: List[RecipientResult], report: DeliveryReport) -> List[int]:

@@ -11,24 +11,21 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, List, Optional
 
+from . import chain, delivery, fallback, rounds, voice
 from . import config as config_module
-from . import fallback, rounds, voice
 from .account import open_client
-from .chain import CHAIN_POLL_MAX, CallChain, chain_verdict
 from .config import TaskConfig
 from .echo import echo_config, echo_raw
 from .encoding import analyze, describe_ucs2
 from .exceptions import TwilioTaskError
 from .fields import SMS, VOICE, WHATSAPP
 from .hangup import HangUp, mark_hung_up
-from .listing import Listing, listing_for
 from .logsafe import LIST_LIMIT, SafeLog
 from .models import (
     DeliveryReport,
     RecipientResult,
     Snapshot,
     Status,
-    count,
 )
 from .outcome import (
     Outcome,
@@ -44,7 +41,6 @@ from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
 from .run import Cancel, Context, Run, Sending
 from .settings import Settings
-from .tracking import Tracker, delivery_counts, log_report
 
 ACTION_LABELS = {SMS: "SMS", WHATSAPP: "WhatsApp", VOICE: "voice"}
 
@@ -133,7 +129,7 @@ class Task:
         context = Context(client, self._settings, self._cancel)
         try:
             sending, report = self._calls_or_messages(context, run)
-            run.fallback = self._fallback(context, run, sending, report)
+            run.fallback = fallback.text_unanswered(context, run, sending, report)
             self._hang_up_on_cancel(context, run)
         finally:
             client.close()
@@ -150,108 +146,9 @@ class Task:
     def _calls_or_messages(self, context: Context, run: Run):
         """(sending, delivery report): a call chain, or everyone at once."""
         if run.config.chained:
-            return self._chain(context, run)
+            return chain.call_until_answered(context, run)
         sending = rounds.send(context, run)
-        return sending, self._track(context, run, sending)
-
-    def _track(
-        self, context: Context, run: Run, sending: Sending
-    ) -> Optional[DeliveryReport]:
-        """Follow delivery unless disabled, cancelled or stopped by an error."""
-        config = run.config
-        if not config.wait_for_delivery or sending.error is not None:
-            return None
-        if sending.cancelled or self._cancel.is_set():
-            return None
-        queued = count(run.results, Status.QUEUED)
-        run.log.info(
-            "Waiting up to %d s for the delivery of %d message(s).",
-            config.delivery_timeout,
-            queued,
-        )
-        listing = listing_for(context.client, config, run.started)
-        report = self._follow(
-            context, run, run.results, float(config.delivery_timeout), listing=listing
-        )
-        log_report(report, float(config.delivery_timeout), run.log)
-        return report
-
-    def _follow(
-        self,
-        context: Context,
-        run: Run,
-        results: List[RecipientResult],
-        timeout: float,
-        poll_max: Optional[float] = None,
-        listing: Optional[Listing] = None,
-    ) -> DeliveryReport:
-        """Follow the queued ``results`` to their final status (Tracker);
-        with a ``listing``, many of them by rounds of Twilio's list."""
-        config = run.config
-        resource = "Calls" if config.is_voice else "Messages"
-        tracker = Tracker(
-            lambda sid: context.client.fetch(resource, sid),
-            results,
-            config.is_voice,
-            timeout,
-            config.max_concurrent,
-            run.log,
-            self._cancel.event,
-            on_progress=lambda: run.offer_tracking(tracker),
-            poll_first=self._settings.poll_first,
-            poll_max=min(self._settings.poll_max, poll_max or self._settings.poll_max),
-            answer_problem=voice.answer_problem(config.answering_machine),
-            listing=listing,
-        )
-        self._cancel.watch(tracker)
-        return tracker.run()
-
-    def _chain(self, context: Context, run: Run):
-        """Call Order 'one_by_one_until_answered' (chain.py)."""
-        chain = CallChain(run.config, run.log)
-        sending = Sending()
-        for index in chain.calls(run.pending, run.results):
-            rounds.send(context, run, [index], sending)
-            if sending.stopped or self._cancel.is_set():
-                break
-            report = self._follow(
-                context, run, [run.results[index]], chain.call_timeout(), CHAIN_POLL_MAX
-            )
-            chain.followed(index, report)
-            if report.error is not None or report.cancelled:
-                break
-        report = chain.report()
-        stopped = sending.stopped or report.error is not None
-        chain.finish(run.results, stopped or self._cancel.is_set())
-        log_report(report, float(run.config.delivery_timeout), run.log)
-        sending.cancelled = sending.cancelled or self._cancel.is_set()
-        return sending, report
-
-    def _fallback(
-        self,
-        context: Context,
-        run: Run,
-        sending: Sending,
-        report: Optional[DeliveryReport],
-    ) -> Optional[List[RecipientResult]]:
-        """SMS Fallback (fallback.py): None when it did not run."""
-        config = run.config
-        if not config.fallback_sms or report is None or report.error is not None:
-            return None
-        if sending.stopped or report.cancelled or self._cancel.is_set():
-            return None
-        indices = fallback.unanswered(run.results, report)
-        if not indices:
-            return []
-        numbers = [run.results[i].to for i in indices]
-        run.log.info(
-            "SMS Fallback: texting %d recipient(s) whose call no person answered.",
-            len(numbers),
-        )
-        sms = fallback.sms_config(config, numbers)
-        sms_run = Run(sms, ResendState(sms, {}, None, run.log), run.log, None)
-        rounds.send(context, sms_run)
-        return fallback.link(run.results, indices, sms_run.results)
+        return sending, delivery.track(context, run, sending)
 
     def _hang_up_on_cancel(self, context: Context, run: Run) -> None:
         """Cancel hangs up every call of this run still queued or ringing."""
@@ -279,7 +176,7 @@ def _final_outcome(
         delivered=report.delivered if report is not None else None,
     )
     if config.chained and sending.error is None and not cancelled:
-        exit_code, status = chain_verdict(results, report) or (exit_code, status)
+        exit_code, status = chain.chain_verdict(results, report) or (exit_code, status)
     status = redactor(status)
     delivered = report.delivered if report is not None else None
     if cancelled:
@@ -287,7 +184,10 @@ def _final_outcome(
     if exit_code != 0:
         _log_lists(results, log)
     counts = stats(
-        results, run.resend.enabled, _delivery(config, report), config.chained
+        results,
+        run.resend.enabled,
+        delivery.delivery_stats(config, report),
+        config.chained,
     )
     if report is not None:
         counts.update(totals((r.charge for r in results), config.is_voice))
@@ -309,17 +209,6 @@ def _final_outcome(
     )
     summary = summary_line(ACTION_LABELS[config.action], results, status, counts)
     return Outcome(exit_code, status, output, summary)
-
-
-def _delivery(
-    config: TaskConfig, report: Optional[DeliveryReport]
-) -> Optional[Dict[str, Optional[int]]]:
-    """Delivery counts with Wait For Delivery; null when tracking never ran."""
-    if not (config.wait_for_delivery or config.chained):
-        return None
-    if report is None:
-        return {"msg_delivered_count": None, "msg_undelivered_count": None}
-    return delivery_counts(report)
 
 
 def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
