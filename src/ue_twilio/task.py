@@ -1,48 +1,34 @@
 """One run of the task: validate, send, follow delivery, decide.
 
-Both front ends call this. The phases: skip what an earlier run queued
-(Resend Policy), queue the rest (Dispatcher), optionally follow each queued
-message to its final status (Tracker), then one verdict and one Extension
-Output. Live progress goes to ``on_progress`` at most once a second.
+Both front ends call this. ``Task`` reads the fields and chooses the phases,
+each in its own module: skip what an earlier run queued (resend.py), send in
+rounds that settle lost answers (rounds.py), follow delivery (delivery.py) or
+call one by one (chain.py), text whom no call reached (fallback.py), hang up
+on cancel (hangup.py), then one verdict and one Extension Output (final.py).
+Live progress goes to ``on_progress`` at most once a second.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
-from . import chain, delivery, fallback, rounds, voice
+from . import chain, delivery, fallback, rounds
 from . import config as config_module
 from .account import open_client
 from .config import TaskConfig
 from .echo import echo_config, echo_raw
-from .encoding import analyze, describe_ucs2
+from .encoding import message_facts, warn_ucs2
 from .exceptions import TwilioTaskError
-from .fields import SMS, VOICE, WHATSAPP
+from .final import final_outcome
 from .hangup import HangUp, mark_hung_up
-from .logsafe import LIST_LIMIT, SafeLog
-from .models import (
-    DeliveryReport,
-    RecipientResult,
-    Snapshot,
-    Status,
-)
-from .outcome import (
-    Outcome,
-    build_output,
-    cancel_details,
-    recipients_detail,
-    stats,
-    summary_line,
-    verdict,
-)
-from .prices import totals
+from .logsafe import SafeLog
+from .models import RecipientResult, Snapshot, Status
+from .outcome import Outcome, build_output, recipients_detail, stats
 from .redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from .resend import ResendState
-from .run import Cancel, Context, Run, Sending
+from .run import Cancel, Context, Run
 from .settings import Settings
-
-ACTION_LABELS = {SMS: "SMS", WHATSAPP: "WhatsApp", VOICE: "voice"}
 
 
 class Task:
@@ -92,7 +78,7 @@ class Task:
     def _send(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
         for notice in config.notices:
             log.warning(notice)
-        _warn_ucs2(config, log)
+        warn_ucs2(config, log)
         try:
             resend = self._resend_state(config, log)
         except TwilioTaskError as exc:  # state file busy or not ours: send nothing
@@ -141,7 +127,7 @@ class Task:
             if report is not None
             else skipped_tracking and self._cancel.is_set()
         )
-        return _final_outcome(run, sending, report, cancelled, log, redactor)
+        return final_outcome(run, sending, report, cancelled, log, redactor)
 
     def _calls_or_messages(self, context: Context, run: Run):
         """(sending, delivery report): a call chain, or everyone at once."""
@@ -157,94 +143,6 @@ class Task:
         calls = run.calls.open_calls(run.results)
         outcomes = HangUp(context.client, run.log, run.config.max_concurrent).run(calls)
         mark_hung_up(run.results, outcomes)
-
-
-def _final_outcome(
-    run: Run,
-    sending: Sending,
-    report: Optional[DeliveryReport],
-    cancelled: bool,
-    log: SafeLog,
-    redactor: Redactor,
-) -> Outcome:
-    config, results = run.config, run.results
-    exit_code, status = verdict(
-        results,
-        sending.error,
-        cancelled,
-        undelivered=report.undelivered if report is not None else 0,
-        delivered=report.delivered if report is not None else None,
-    )
-    if config.chained and sending.error is None and not cancelled:
-        exit_code, status = chain.chain_verdict(results, report) or (exit_code, status)
-    status = redactor(status)
-    delivered = report.delivered if report is not None else None
-    if cancelled:
-        log.warning("%s.", cancel_details(results, delivered))
-    if exit_code != 0:
-        _log_lists(results, log)
-    counts = stats(
-        results,
-        run.resend.enabled,
-        delivery.delivery_stats(config, report),
-        config.chained,
-    )
-    if report is not None:
-        counts.update(totals((r.charge for r in results), config.is_voice))
-    if config.fallback_sms:
-        counts.update(fallback.counts(run.fallback))
-    result: Dict[str, Any] = {"stats": counts}
-    if cancelled:
-        result["cancelled"] = True
-    if config.is_voice:
-        voice.mark_calls(results)
-    result.update(recipients_detail(results, priced=report is not None))
-    if run.fallback:
-        result["recipients"].extend(recipients_detail(run.fallback)["recipients"])
-    if run.resend.enabled:
-        result["resend"] = {"record_source": run.resend.source}
-    result["message"] = message_facts(config.action, config.message)
-    output = scrub_tree(
-        build_output(exit_code, status, echo_config(config), result), redactor
-    )
-    summary = summary_line(ACTION_LABELS[config.action], results, status, counts)
-    return Outcome(exit_code, status, output, summary)
-
-
-def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
-    for status, title in (
-        (Status.QUEUED, "Queued"),
-        (Status.SKIPPED, "Skipped (queued by an earlier run)"),
-        (Status.FAILED, "Failed"),
-        (Status.UNKNOWN, "Unknown (may have reached Twilio; not resent)"),
-        (Status.NOT_SENT, "Not sent"),
-        (Status.NOT_CALLED, "Not called (the call chain stopped first)"),
-    ):
-        numbers = [r.to for r in results if r.status == status]
-        if (
-            status in (Status.SKIPPED, Status.UNKNOWN, Status.NOT_CALLED)
-            and not numbers
-        ):
-            continue
-        shown = ", ".join(numbers[:LIST_LIMIT])
-        if len(numbers) > LIST_LIMIT:
-            shown += ", ... ({} more)".format(len(numbers) - LIST_LIMIT)
-        log.info("%s (%d): %s", title, len(numbers), shown or "-")
-
-
-def message_facts(action: str, text: Optional[str]) -> Optional[Dict[str, Any]]:
-    """``result.message``: SMS only (WhatsApp is not split into segments and a
-    voice message is spoken), null when there is no text."""
-    if action != SMS or not text:
-        return None
-    return analyze(text).as_dict()
-
-
-def _warn_ucs2(config: TaskConfig, log: SafeLog) -> None:
-    if config.action == SMS and config.message:
-        warning = describe_ucs2(analyze(config.message), config.smart_encoding)
-        if warning:
-            log.warning(warning)
 
 
 def early_outcome(
