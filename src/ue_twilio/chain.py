@@ -15,12 +15,39 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterator, List, Optional, Tuple
 
+from . import rounds
+from .delivery import follow
 from .models import DeliveryReport, RecipientResult, Status, count_queued
 from .outcome import NOT_DELIVERED, SUCCESS
+from .run import Context, Run, Sending
+from .tracking import log_report
 
 CALL_MARGIN = 30.0
 # A chain waits for one call at a time: poll it at least this often.
 CHAIN_POLL_MAX = 2.0
+
+
+def call_until_answered(context: Context, run: Run) -> Tuple[Sending, DeliveryReport]:
+    """Place and follow one call after the other: (sending, the calls' report)."""
+    chain = CallChain(run.config, run.log)
+    sending = Sending()
+    cancel = context.cancel
+    for index in chain.calls(run.pending, run.results):
+        rounds.send(context, run, [index], sending)
+        if sending.stopped or cancel.is_set():
+            break
+        report = follow(
+            context, run, [run.results[index]], chain.call_timeout(), CHAIN_POLL_MAX
+        )
+        chain.followed(index, report)
+        if report.error is not None or report.cancelled:
+            break
+    report = chain.report()
+    stopped = sending.stopped or report.error is not None
+    chain.finish(run.results, stopped or cancel.is_set())
+    log_report(report, float(run.config.delivery_timeout), run.log)
+    sending.cancelled = sending.cancelled or cancel.is_set()
+    return sending, report
 
 
 class CallChain:

@@ -17,7 +17,9 @@ Extension Output. Rules (3GPP TS 23.038 / 23.040, as Twilio applies them):
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, NamedTuple
+from typing import Any, Dict, List, NamedTuple, Optional
+
+from .fields import SMS
 
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
@@ -103,3 +105,19 @@ def describe_ucs2(found: MessageEncoding, smart_encoding: bool = False) -> str:
         "Message: UCS-2 (70 characters per segment instead of 160), {} segment(s) "
         "per recipient, because of: {}. {}".format(found.segments, shown, advice)
     )
+
+
+def message_facts(action: str, text: Optional[str]) -> Optional[Dict[str, Any]]:
+    """``result.message``: SMS only (WhatsApp is not split into segments and a
+    voice message is spoken), null when there is no text."""
+    if action != SMS or not text:
+        return None
+    return analyze(text).as_dict()
+
+
+def warn_ucs2(config, log) -> None:
+    """Warn on STDERR, before sending, when an SMS body goes as UCS-2."""
+    if config.action == SMS and config.message:
+        warning = describe_ucs2(analyze(config.message), config.smart_encoding)
+        if warning:
+            log.warning(warning)

@@ -6,8 +6,8 @@ and not answered by a person (voice.py says what counts), and to each whose
 call Twilio refused. Not texted: recipients reached, not called by a chain,
 or whose call's fate is unknown; and nobody after a cancel or when the calls
 could not be followed. The SMS are sent by the task's own sending rounds
-(dispatcher, lost-answer reconciliation, at most one resend of what Twilio
-has no record of), so nobody is texted twice. They are queued, not followed.
+(rounds.py: dispatcher, lost-answer reconciliation, at most one resend of
+what Twilio has no record of), so nobody is texted twice. They are queued, not followed.
 
 In the Extension Output each SMS is its own entry after the calls, with
 ``channel`` ``sms`` and ``fallback_for`` the SID of the call it backs up
@@ -19,8 +19,34 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, List, Optional
 
+from . import rounds
 from .fields import RESEND_ALL, SMS
 from .models import QUEUED_STATES, Channel, DeliveryReport, RecipientResult, Status
+from .resend import ResendState
+from .run import Context, Run, Sending
+
+
+def text_unanswered(
+    context: Context, run: Run, sending: Sending, report: Optional[DeliveryReport]
+) -> Optional[List[RecipientResult]]:
+    """The SMS sent, one per call not answered; None when the fallback did not run."""
+    config = run.config
+    if not config.fallback_sms or report is None or report.error is not None:
+        return None
+    if sending.stopped or report.cancelled or context.cancel.is_set():
+        return None
+    indices = unanswered(run.results, report)
+    if not indices:
+        return []
+    numbers = [run.results[i].to for i in indices]
+    run.log.info(
+        "SMS Fallback: texting %d recipient(s) whose call no person answered.",
+        len(numbers),
+    )
+    sms = sms_config(config, numbers)
+    sms_run = Run(sms, ResendState(sms, {}, None, run.log), run.log, None)
+    rounds.send(context, sms_run)
+    return link(run.results, indices, sms_run.results)
 
 
 def unanswered(results: List[RecipientResult], report: DeliveryReport) -> List[int]:
