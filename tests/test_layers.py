@@ -114,3 +114,17 @@ def test_the_run_sees_replies_not_the_client(name):
 @pytest.mark.parametrize("name", sorted(GRAPH))
 def test_the_core_never_imports_a_front_end(name):
     assert not any(o.split(".")[0] in FRONT_ENDS for o in _ours(GRAPH[name])), name
+
+
+def test_the_readme_table_names_every_module():
+    """README's "How it is built" is the map a newcomer reads: no module missing."""
+    readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    missing = [
+        path.name
+        for path in PACKAGE.glob("*.py")
+        if not path.name.startswith("_") and "`{}`".format(path.name) not in table
+    ]
+    assert missing == []
+    for folder in ("transport", "cli", "sandbox"):
+        assert "`{}/`".format(folder) in table
