@@ -20,7 +20,6 @@ from .models import (
     CALL_DELIVERED,
     CALL_UNDELIVERED,
     RecipientResult,
-    Reply,
     ReplyKind,
     Status,
 )
@@ -125,7 +124,7 @@ class HangUp:
             if reply.kind == ReplyKind.OK:
                 return reply.status or "not hung up: Twilio's answer had no status"
             if reply.kind != ReplyKind.RATE_LIMITED:
-                return "not hung up: {}".format(_problem(reply))
+                return "not hung up: {}".format(reply.describe_error())
             attempt += 1
             delay = backoff_delay(attempt, reply.retry_after)
             if self._clock() + delay >= self._deadline:
@@ -168,12 +167,6 @@ def mark_hung_up(results: List[RecipientResult], outcomes: Dict[str, str]) -> No
 
 def _listing(calls: List[Tuple[str, str]]) -> str:
     return ", ".join("{} ({})".format(to, sid) for sid, to in calls)
-
-
-def _problem(reply: Reply) -> str:
-    if reply.error_code is not None:
-        return "Twilio error {}: {}".format(reply.error_code, reply.error_message)
-    return reply.error_message or "HTTP {}".format(reply.http_status)
 
 
 def _describe(exc: Exception) -> str:

@@ -342,7 +342,9 @@ class Tracker:
             item.polls += 1
             self._later(position, self._interval(item.polls))
         else:
-            problem = "the status could not be fetched: {}".format(_reason(reply))
+            problem = "the status could not be fetched: {}".format(
+                reply.describe_error()
+            )
             self._settle(item, UNDELIVERED, "unknown", reply.error_code, problem)
 
     def _observe(self, item: _Item, body) -> bool:
@@ -404,7 +406,9 @@ class Tracker:
             self._log.warning(
                 "Delivery tracking: a page of Twilio's list failed (%s); "
                 "looking again later.",
-                _reason(page) if page.kind != ReplyKind.OK else "no list in the answer",
+                page.describe_error()
+                if page.kind != ReplyKind.OK
+                else "no list in the answer",
             )
         with self._lock:
             self._after_round(seen, pages, page)
@@ -441,7 +445,7 @@ class Tracker:
             self._log.warning(
                 "Delivery tracking: Twilio refused its list (%s); fetching each "
                 "message instead.",
-                _reason(failed),
+                failed.describe_error(),
             )
             self._listing = None
         elif failed is None:
@@ -526,10 +530,6 @@ def _page_size(listing: Optional[Listing]) -> int:
 def _more(page: Reply) -> bool:
     uri = page.body.get("next_page_uri") if page.body else None
     return isinstance(uri, str) and bool(uri)
-
-
-def _reason(reply: Reply) -> str:
-    return reply.error_message or "HTTP {}".format(reply.http_status)
 
 
 _NO_SID = "Twilio returned no SID, so the delivery cannot be followed"
