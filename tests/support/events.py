@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from typing import Callable, Optional
 
 WAIT = 20.0  # seconds a test waits for an event before it fails: never a timing claim
 
@@ -39,16 +39,25 @@ def when_logged(log: logging.Logger, text: str) -> threading.Event:
     return event
 
 
-def when_journaled(box, predicate: Callable[[object], bool]) -> threading.Event:
+def when_journaled(
+    box, predicate: Callable[[object], bool], then: Optional[Callable[[], None]] = None
+) -> threading.Event:
     """An event set once the sandbox ``box`` journals an entry matching
-    ``predicate`` (its journal is append-only, so the hook is a wrapper)."""
+    ``predicate``; ``then`` runs once, at that moment, in the sandbox's
+    thread (e.g. to turn on a fault before the next request)."""
     event = threading.Event()
-    journal = box._app.journal
+    journal = box._app.journal  # append-only: the hook wraps its append
     append = journal.append
+    lock = threading.Lock()
 
     def watched(entry) -> None:
         append(entry)
-        if predicate(entry):
+        if not predicate(entry):
+            return
+        with lock:
+            first = not event.is_set()
+            if first and then is not None:
+                then()
             event.set()
 
     journal.append = watched
