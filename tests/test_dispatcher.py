@@ -53,11 +53,18 @@ def not_queued_lines(stderr):
 class Over:
     """A Dispatcher whose requests go to ``handler`` (no server, no clock)."""
 
-    def __init__(self, handler, recipients, max_concurrent):
+    def __init__(
+        self, handler, recipients, max_concurrent, settings=None, on_result=None
+    ):
         self.log = quiet_logger("dispatcher")
         self.client, self.transport = client_for(handler, pool_size=max_concurrent)
         self.dispatcher = Dispatcher(
-            self._send, recipients, max_concurrent, self.log, Settings()
+            self._send,
+            recipients,
+            max_concurrent,
+            self.log,
+            settings or Settings(),
+            on_result=on_result and (lambda index, result: on_result()),
         )
         self.results = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -238,9 +245,11 @@ def test_adapts_to_a_concurrency_cap_without_failures_or_duplicates(sandbox):
 
 
 def test_retry_after_pauses_every_worker():
-    """One worker's 429 with Retry-After holds the other worker too: its next
-    request leaves only when the pause is over."""
+    """Two requests in flight; one answers 429 with Retry-After, the other
+    201 once the pause is set: that worker's next request, too, leaves only
+    when the pause is over."""
     lock = threading.Lock()
+    both = threading.Barrier(2)
     arrivals = []
     limited = []  # (when, To) of the one 429
     later = []  # arrival of every request after the held one
@@ -250,6 +259,8 @@ def test_retry_after_pauses_every_worker():
         with lock:
             arrivals.append(to)
             number = len(arrivals)
+        if number in (2, 3):  # both workers' first requests are in flight
+            both.wait(WAIT)
         if number == 2:
             limited.append((time.monotonic(), to))
             return rate_limited("1")
@@ -308,38 +319,63 @@ def test_429_storm_without_retry_after_never_duplicates(sandbox):
 
 
 # -- cancel -----------------------------------------------------------------
-@pytest.mark.parametrize(
-    "probe_ok", [False, True], ids=["probe-backing-off", "workers-paused"]
-)
-def test_cancel_while_backing_off_wakes_at_once(probe_ok):
-    """Every request after the probe (or the probe itself) answers 429 with
-    Retry-After 30 s; a cancel while they wait ends the run without another
-    request and long before the pause would."""
-    cancelled = threading.Event()
-    after_cancel = []
+# A cancel grace longer than any wait below: only waking the workers ends a run.
+PATIENT = Settings(cancel_grace=600)
 
-    def handler(request):
-        to = form(request)["To"]
-        if cancelled.is_set():
-            after_cancel.append(to)
-        if probe_ok and len(over.transport.requests) == 1:
-            return created(sid_for(to), to)
-        return rate_limited("30")
 
-    over = Over(handler, numbers(20), max_concurrent=5)
+def test_cancel_while_the_probe_backs_off_wakes_it():
+    """The probe answers 429 with Retry-After 30 s; a cancel during that wait
+    ends the run at once, and it is never sent again."""
+    over = Over(lambda request: rate_limited("30"), numbers(20), 5, PATIENT)
     backing_off = when_logged(over.log, "429 for ")
     over.start()
     assert backing_off.wait(WAIT)
-    cancelled.set()
     over.dispatcher.cancel()
-    results = over.join()  # within WAIT, not after the 30 s pause
+    results = over.join()  # within WAIT: not after the 30 s pause
 
     assert over.dispatcher.cancelled and over.dispatcher.error is None
-    assert len(after_cancel) <= 5  # at most one already on its way per worker
-    statuses = Counter(r.status for r in results)
-    assert statuses[Status.QUEUED] == int(probe_ok)
-    assert statuses[Status.NOT_SENT] + statuses[Status.UNKNOWN] == 20 - probe_ok
-    assert statuses[Status.NOT_SENT] >= 20 - probe_ok - 5
+    assert len(over.transport.requests) == 1
+    assert [r.status for r in results] == [Status.NOT_SENT] * 20
+
+
+def test_cancel_while_workers_wait_out_a_pause_wakes_them():
+    """Five requests in flight; one answers 429 (Retry-After 30 s), the four
+    others 201 once the pause is set, so their workers wait for a slot; a
+    cancel wakes them all, and nobody else is sent to."""
+    lock = threading.Lock()
+    all_five = threading.Barrier(5)
+    arrivals = []
+    after_pause = []
+
+    def handler(request):
+        to = form(request)["To"]
+        with lock:
+            arrivals.append(to)
+            number = len(arrivals)
+        if 2 <= number <= 6:  # the five workers' first requests are in flight
+            all_five.wait(WAIT)
+        if number == 2:
+            return rate_limited("30")
+        if 2 < number <= 6:  # the other workers' first requests
+            assert backing_off.wait(WAIT)
+        elif number > 6:
+            after_pause.append(to)
+        return created(sid_for(to), to)
+
+    answered = threading.Semaphore(0)
+    over = Over(handler, numbers(20), 5, PATIENT, on_result=answered.release)
+    backing_off = when_logged(over.log, "429 for ")
+    over.start()
+    for _ in range(5):  # the probe and the four held: now waiting for a slot
+        assert answered.acquire(timeout=WAIT)
+    over.dispatcher.cancel()
+    results = over.join()  # within WAIT: not after the 30 s pause
+
+    assert over.dispatcher.cancelled and over.dispatcher.error is None
+    assert after_pause == []
+    statuses = [r.status for r in results]
+    assert Counter(statuses) == {Status.QUEUED: 5, Status.NOT_SENT: 15}
+    assert statuses[:6].count(Status.NOT_SENT) == 1  # the one rate limited
 
 
 def test_a_cancel_through_the_task_ends_the_run_within_the_grace(sandbox):

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from support.events import WAIT, quiet_logger, when_journaled
-from support.mock_transport import Answer, client_for, path
+from support.events import WAIT, quiet_logger, when_answered, when_logged
+from support.mock_transport import Answer, client_for, path, rate_limited
 from support.runner import fields_for, run_cli
 from support.tasks import run_live, statuses
 from ue_twilio import Settings
@@ -136,7 +136,7 @@ def test_cancel_during_tracking_ends_within_the_grace(make_box):
     box = make_box(status_interval=1000.0)  # never final
     numbers = ["+1555{:07d}".format(i) for i in range(8)]
     fields = _tracked(box, ",".join(numbers), max_concurrent_requests=2)
-    polled = when_journaled(box, lambda entry: entry.method == "GET")
+    polled = when_answered(box, lambda: _gets(box))
     run = run_live(fields, box.url, cancel_on=polled)
     assert run.cancelled_at is not None
     assert run.returned_at - run.cancelled_at < Settings().cancel_grace
@@ -179,7 +179,7 @@ def test_forbidden_fetch_ends_tracking_with_exit_22(make_box):
     def forbid():
         box.faults.forbidden = True
 
-    when_journaled(box, lambda entry: len(box.creates()) >= 2, then=forbid)
+    when_answered(box, lambda: len(box.creates()) >= 2, then=forbid)
     run = run_live(_tracked(box, "+15558675310, +15558675311"), box.url)
     assert run.rc == 22
     assert "Delivery tracking stopped: AUTHORIZATION_ERROR" in run.stderr
@@ -230,7 +230,7 @@ def _still_sent(request):
     return Answer(200, {"sid": sid, "status": "sent"})
 
 
-def _alone(client, timeout, cancelled):
+def _alone(client, timeout, cancelled, log=None):
     """The Tracker on its own, following three messages through ``client``."""
     sids = ["SM{:032d}".format(i) for i in range(3)]
     results = [RecipientResult("+1", Status.QUEUED, sid=sid) for sid in sids]
@@ -240,7 +240,7 @@ def _alone(client, timeout, cancelled):
         False,
         timeout=timeout,
         max_concurrent=2,
-        log=quiet_logger("tracker"),
+        log=log or quiet_logger("tracker"),
         cancelled=cancelled,
         poll_first=0.1,
     )
@@ -263,26 +263,26 @@ def test_tracker_alone_stops_at_its_timeout():
 
 
 def test_tracker_alone_ends_at_a_cancel():
-    """Cancelled after two looks at each message, as Task.cancel does (the
-    event, then the wake-up): it returns at once, not at its 60 s timeout."""
+    """Every look answers 429 with Retry-After 30 s; a cancel during that
+    pause (as Task.cancel does: the event, then the wake-up) ends tracking at
+    once, not at the next look nor at the 600 s timeout."""
     cancel = threading.Event()
-    polled = threading.Event()
     after_cancel = []
 
     def handler(request):
         if cancel.is_set():
             after_cancel.append(request.url)
-        if len(transport.requests) >= 6:
-            polled.set()
-        return _still_sent(request)
+        return rate_limited("30")
 
     client, transport = client_for(handler)
-    tracker, results = _alone(client, 60, cancel)
+    log = quiet_logger("tracker")
+    backing_off = when_logged(log, "429 while tracking")
+    tracker, results = _alone(client, 600, cancel, log)
     reports = []
     thread = threading.Thread(target=lambda: reports.append(tracker.run()), daemon=True)
     try:
         thread.start()
-        assert polled.wait(WAIT)
+        assert backing_off.wait(WAIT)
         cancel.set()
         tracker.cancel()
         thread.join(WAIT)
@@ -293,7 +293,7 @@ def test_tracker_alone_ends_at_a_cancel():
     assert report.cancelled and report.pending == 3
     assert len(after_cancel) <= 2  # at most one already on its way per worker
     assert {r.error_message for r in results} == {
-        "delivery tracking was cancelled; last status: sent"
+        "delivery tracking was cancelled; last status: queued"
     }
 
 

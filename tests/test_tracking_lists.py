@@ -12,7 +12,7 @@ import threading
 import time
 from decimal import Decimal
 
-from support.events import WAIT, when_journaled
+from support.events import WAIT, when_answered
 from support.runner import fields_for
 from support.tasks import run_live, statuses
 from ue_twilio import Settings
@@ -44,10 +44,6 @@ def _lists(box, resource="Messages"):
         for e in box.journal
         if e.method == "GET" and e.path.endswith("/{}.json".format(resource))
     ]
-
-
-def _is_list(entry) -> bool:
-    return entry.method == "GET" and entry.path.endswith("/Messages.json")
 
 
 def _fetches(box, resource="Messages"):
@@ -182,7 +178,7 @@ def test_without_tracking_no_price_is_reported(sandbox):
 def test_cancel_during_list_rounds_ends_within_the_grace(sandbox):
     sandbox.status_interval = 1000.0
     numbers = _numbers(30)
-    listed = when_journaled(sandbox, _is_list)
+    listed = when_answered(sandbox, lambda: _lists(sandbox))
     run = run_live(_tracked(sandbox, numbers), sandbox.url, cancel_on=listed, **FAST)
     assert run.cancelled_at is not None
     assert run.returned_at - run.cancelled_at < Settings().cancel_grace
@@ -251,7 +247,7 @@ def _cancel_after_a_round(sandbox, direct: _Direct, wake: bool):
     (and, with ``wake``, call Tracker.cancel as Task.cancel does)."""
     cancel = threading.Event()
     tracker = direct.track(cancel, timeout=600)
-    listed = when_journaled(sandbox, _is_list)
+    listed = when_answered(sandbox, lambda: _lists(sandbox))
     reports = []
     thread = threading.Thread(target=lambda: reports.append(tracker.run()), daemon=True)
     try:

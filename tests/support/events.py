@@ -1,5 +1,5 @@
 """Events that say "this has happened", so tests wait for it instead of
-sleeping and hoping: a log line was written, the sandbox received a request.
+sleeping and hoping: a log line was written, the sandbox answered a request.
 """
 
 from __future__ import annotations
@@ -39,26 +39,33 @@ def when_logged(log: logging.Logger, text: str) -> threading.Event:
     return event
 
 
-def when_journaled(
-    box, predicate: Callable[[object], bool], then: Optional[Callable[[], None]] = None
+def when_answered(
+    box, condition: Callable[[], bool], then: Optional[Callable[[], None]] = None
 ) -> threading.Event:
-    """An event set once the sandbox ``box`` journals an entry matching
-    ``predicate``; ``then`` runs once, at that moment, in the sandbox's
-    thread (e.g. to turn on a fault before the next request)."""
+    """An event set once ``condition()`` holds, re-checked each time the
+    sandbox ``box`` has decided an answer (its journal entry is complete) and
+    before the answer is written; ``then`` runs once, at that moment (e.g. to
+    turn on a fault before the client can send its next request)."""
     event = threading.Event()
-    journal = box._app.journal  # append-only: the hook wraps its append
-    append = journal.append
+    app = box._app  # the sandbox has no hook of its own: wrap its entry point
+    handle = app.handle
     lock = threading.Lock()
 
-    def watched(entry) -> None:
-        append(entry)
-        if not predicate(entry):
-            return
+    def watched(*args, **kwargs):
+        response = handle(*args, **kwargs)
         with lock:
-            first = not event.is_set()
-            if first and then is not None:
-                then()
-            event.set()
+            if not event.is_set() and condition():
+                if then is not None:
+                    then()
+                event.set()
+        return response
 
-    journal.append = watched
+    app.handle = watched
     return event
+
+
+def journal_reaches(box, condition: Callable[[], bool]) -> bool:
+    """Wait until ``condition()`` holds, re-checked on every answer of the
+    sandbox ``box``; False if it did not within WAIT seconds."""
+    event = when_answered(box, condition)
+    return condition() or event.wait(WAIT)
