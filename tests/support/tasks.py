@@ -28,14 +28,13 @@ class LiveRun(runner.Run):
 def run_live(
     fields: Any,
     api_url: str,
-    cancel_after: Optional[float] = None,
     cancel_on: Optional[threading.Event] = None,
     **settings: Any,
 ) -> LiveRun:
     """Task in-process, DEBUG log captured as STDERR, snapshots recorded.
 
-    Cancelled (twice, as the agent may) once ``cancel_on`` is set, or after
-    ``cancel_after`` seconds; prefer the event (support/events.py).
+    Cancelled (twice, as the agent may) once ``cancel_on`` is set
+    (support/events.py), never after a guessed delay.
     """
     snapshots: List[Any] = []
     times: List[float] = []
@@ -47,12 +46,10 @@ def run_live(
     cancelled: Dict[str, float] = {}
     with runner.captured_log() as (logger, stream):
         task = Task(fields, Settings(api_url=api_url, **settings), logger, on_progress)
-        if cancel_after is not None or cancel_on is not None:
+        if cancel_on is not None:
 
             def cancel():
-                if cancel_on is None:
-                    time.sleep(cancel_after)
-                elif not cancel_on.wait(WAIT):
+                if not cancel_on.wait(WAIT):
                     return
                 cancelled["at"] = time.time()
                 task.cancel()
