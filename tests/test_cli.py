@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from support.events import journal_reaches
 from support.runner import cli_env, fields_for, record, run_cli
 from support.servers import wait_until
 from ue_twilio.outcome import PARTIAL
@@ -139,9 +140,7 @@ def test_a_signal_during_a_run_cancels_like_the_agent(sandbox, tmp_path, signum)
         text=True,
         env=cli_env(sandbox.url),
     )
-    deadline = time.monotonic() + 20
-    while len(sandbox.journal) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert journal_reaches(sandbox, lambda: len(sandbox.journal) >= 3)
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=20)
     record(stdout, stderr)

@@ -1,8 +1,10 @@
-"""Concurrent sending through the real sandbox: order, fan-out, 429s, cancel.
+"""Concurrent sending: order, fan-out, 429s, cancel.
 
-Each test asserts what a user or Twilio would notice: the exit code and the
-Extension Output, the order of STDERR lines, and what reached the sandbox
-(its journal and the concurrency it saw).
+End to end through the real sandbox, each test asserts what a user or Twilio
+would notice: the exit code and the Extension Output, the order of STDERR
+lines, and what reached the sandbox (its journal and the concurrency it saw).
+The Dispatcher on its own runs over an injected transport whose handler holds
+requests on events, so ordering is proved by events, never by the clock.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from collections import Counter
 
 import pytest
 
-from support.runner import cli_env, fields_for, record, run_cli, run_task
+from support.events import WAIT, quiet_logger, when_logged
+from support.mock_transport import Answer, client_for, created, form, rate_limited
+from support.runner import captured_log, cli_env, fields_for, record, run_cli, run_task
 from ue_twilio import Settings, Task
-from ue_twilio.dispatcher import MAX_RATE_LIMIT_RETRIES
+from ue_twilio.dispatcher import MAX_RATE_LIMIT_RETRIES, Dispatcher
+from ue_twilio.exceptions import AuthorizationError
+from ue_twilio.models import Status
 
 # Magic numbers the sandbox refuses (as Twilio's test credentials do).
 FAILING = {
@@ -44,15 +50,50 @@ def not_queued_lines(stderr):
     return re.findall(r"Not queued: (\+\d+): ", stderr)
 
 
-def cancel_after(task, seconds, stamps):
-    def later():
-        time.sleep(seconds)
-        stamps.append(time.time())
-        task.cancel()
+class Over:
+    """A Dispatcher whose requests go to ``handler`` (no server, no clock)."""
 
-    thread = threading.Thread(target=later)
-    thread.start()
-    return thread
+    def __init__(
+        self, handler, recipients, max_concurrent, settings=None, on_result=None
+    ):
+        self.log = quiet_logger("dispatcher")
+        self.client, self.transport = client_for(handler, pool_size=max_concurrent)
+        self.dispatcher = Dispatcher(
+            self._send,
+            recipients,
+            max_concurrent,
+            self.log,
+            settings or Settings(),
+            on_result=on_result and (lambda index, result: on_result()),
+        )
+        self.results = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _send(self, to):
+        return self.client.create("Messages", {"From": "+15005550006", "To": to})
+
+    def _run(self):
+        try:
+            self.results = self.dispatcher.run()
+        finally:
+            self.client.close()
+
+    def run(self):
+        self._run()
+        return self.results
+
+    def start(self):
+        self._thread.start()
+
+    def join(self):
+        """The results, once run() returned (the bound is not a timing claim)."""
+        self._thread.join(WAIT)
+        assert not self._thread.is_alive(), "the dispatcher never returned"
+        return self.results
+
+
+def sid_for(to):
+    return "SM" + to.lstrip("+").rjust(32, "0")
 
 
 # -- order ----------------------------------------------------------------
@@ -135,29 +176,32 @@ def test_dead_network_costs_one_request_with_50_workers(sandbox):
     }
 
 
-def test_a_403_mid_run_stops_every_worker(sandbox):
+def test_a_403_mid_run_stops_every_worker():
     """After the probe, the first 403 halts the run: only requests already in
     flight can still get one, never one per remaining recipient."""
-    sandbox.faults.latency = 0.05
-    fields = fields_for(
-        sandbox, recipients=",".join(numbers(200)), max_concurrent_requests=10
-    )
-    flipped = threading.Event()
+    lock = threading.Lock()
+    arrivals = []
+    forbidden = []
 
-    def forbid_after_some_creates():
-        deadline = time.monotonic() + 20
-        while len(sandbox.creates()) < 20 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        sandbox.faults.forbidden = True
-        flipped.set()
+    def handler(request):
+        to = form(request)["To"]
+        with lock:
+            arrivals.append(to)
+            if len(arrivals) > 20:
+                forbidden.append(to)
+                return Answer(403, {"code": 20403, "message": "Forbidden"})
+        return created(sid_for(to), to)
 
-    threading.Thread(target=forbid_after_some_creates, daemon=True).start()
-    run = run_task(fields, sandbox.url)
-    assert flipped.is_set()
-    assert run.rc == 3
-    forbidden = [e for e in sandbox.journal if e.status == 403]
-    assert 1 <= len(forbidden) <= 10
-    assert run.stats["msg_not_sent_count"] > 100
+    over = Over(handler, numbers(200), max_concurrent=10)
+    results = over.run()
+
+    assert isinstance(over.dispatcher.error, AuthorizationError)
+    assert 1 <= len(forbidden) <= 10  # at most one in flight per worker
+    statuses = Counter(r.status for r in results)
+    assert statuses[Status.QUEUED] == 20
+    assert statuses[Status.FAILED] == len(forbidden)
+    assert statuses[Status.NOT_SENT] == 200 - 20 - len(forbidden)
+    assert max(Counter(arrivals).values()) == 1
 
 
 # -- adaptive rate control --------------------------------------------------
@@ -200,25 +244,42 @@ def test_adapts_to_a_concurrency_cap_without_failures_or_duplicates(sandbox):
     assert sum(samples) / max(len(samples), 1) >= 0.4 * cap
 
 
-def test_retry_after_pauses_every_worker(sandbox):
-    sandbox.faults.concurrency_cap = 2
-    sandbox.faults.latency = 0.2
-    sandbox.faults.retry_after = "1"
-    recipients = numbers(10)
-    fields = fields_for(
-        sandbox, recipients=",".join(recipients), max_concurrent_requests=6
-    )
-    run = run_task(fields, sandbox.url)
+def test_retry_after_pauses_every_worker():
+    """Two requests in flight; one answers 429 with Retry-After, the other
+    201 once the pause is set: that worker's next request, too, leaves only
+    when the pause is over."""
+    lock = threading.Lock()
+    both = threading.Barrier(2)
+    arrivals = []
+    limited = []  # (when, To) of the one 429
+    later = []  # arrival of every request after the held one
 
-    assert run.rc == 0, run.stderr
-    assert Counter(created_to(sandbox)) == Counter(recipients)
-    journal = sandbox.journal
-    first_429 = min(e.time for e in journal if e.status == 429)
-    # Requests sent before that answer arrived may still land just after it;
-    # without the pause, the admitted ones (0.2 s) would be followed at once.
-    quiet = [e for e in journal if first_429 + 0.15 < e.time < first_429 + 0.95]
-    assert quiet == [], "a request went out during Retry-After"
-    assert max(e.time for e in journal) >= first_429 + 0.95
+    def handler(request):
+        to = form(request)["To"]
+        with lock:
+            arrivals.append(to)
+            number = len(arrivals)
+        if number in (2, 3):  # both workers' first requests are in flight
+            both.wait(WAIT)
+        if number == 2:
+            limited.append((time.monotonic(), to))
+            return rate_limited("1")
+        if number == 3:  # the other worker: held until the pause is set
+            assert backing_off.wait(WAIT)
+        elif number > 3:
+            later.append(time.monotonic())
+        return created(sid_for(to), to)
+
+    recipients = numbers(6)
+    over = Over(handler, recipients, max_concurrent=2)
+    backing_off = when_logged(over.log, "429 for ")
+    results = over.run()
+
+    assert [r.status for r in results] == [Status.QUEUED] * 6
+    assert Counter(arrivals) == Counter(recipients + [limited[0][1]])
+    # three recipients and the retry, all after the pause: a lower bound only
+    assert len(later) == 4
+    assert min(later) >= limited[0][0] + 1.0
 
 
 def test_spent_retry_budget_fails_that_recipient_only_once(sandbox):
@@ -258,37 +319,91 @@ def test_429_storm_without_retry_after_never_duplicates(sandbox):
 
 
 # -- cancel -----------------------------------------------------------------
-@pytest.mark.parametrize(
-    "cap, latency, cancel_at",
-    [
-        (0, 0.0, 0.3),  # everyone 429: the probe sleeps in its backoff
-        (1, 0.3, 0.8),  # workers wait out a shared Retry-After pause
-    ],
-    ids=["probe-backing-off", "workers-paused"],
-)
-def test_cancel_while_backing_off_stops_within_100_ms(sandbox, cap, latency, cancel_at):
-    sandbox.faults.concurrency_cap = cap
-    sandbox.faults.latency = latency
+# A cancel grace longer than any wait below: only waking the workers ends a run.
+PATIENT = Settings(cancel_grace=600)
+
+
+def test_cancel_while_the_probe_backs_off_wakes_it():
+    """The probe answers 429 with Retry-After 30 s; a cancel during that wait
+    ends the run at once, and it is never sent again."""
+    over = Over(lambda request: rate_limited("30"), numbers(20), 5, PATIENT)
+    backing_off = when_logged(over.log, "429 for ")
+    over.start()
+    assert backing_off.wait(WAIT)
+    over.dispatcher.cancel()
+    results = over.join()  # within WAIT: not after the 30 s pause
+
+    assert over.dispatcher.cancelled and over.dispatcher.error is None
+    assert len(over.transport.requests) == 1
+    assert [r.status for r in results] == [Status.NOT_SENT] * 20
+
+
+def test_cancel_while_workers_wait_out_a_pause_wakes_them():
+    """Five requests in flight; one answers 429 (Retry-After 30 s), the four
+    others 201 once the pause is set, so their workers wait for a slot; a
+    cancel wakes them all, and nobody else is sent to."""
+    lock = threading.Lock()
+    all_five = threading.Barrier(5)
+    arrivals = []
+    after_pause = []
+
+    def handler(request):
+        to = form(request)["To"]
+        with lock:
+            arrivals.append(to)
+            number = len(arrivals)
+        if 2 <= number <= 6:  # the five workers' first requests are in flight
+            all_five.wait(WAIT)
+        if number == 2:
+            return rate_limited("30")
+        if 2 < number <= 6:  # the other workers' first requests
+            assert backing_off.wait(WAIT)
+        elif number > 6:
+            after_pause.append(to)
+        return created(sid_for(to), to)
+
+    answered = threading.Semaphore(0)
+    over = Over(handler, numbers(20), 5, PATIENT, on_result=answered.release)
+    backing_off = when_logged(over.log, "429 for ")
+    over.start()
+    for _ in range(5):  # the probe and the four held: now waiting for a slot
+        assert answered.acquire(timeout=WAIT)
+    over.dispatcher.cancel()
+    results = over.join()  # within WAIT: not after the 30 s pause
+
+    assert over.dispatcher.cancelled and over.dispatcher.error is None
+    assert after_pause == []
+    statuses = [r.status for r in results]
+    assert Counter(statuses) == {Status.QUEUED: 5, Status.NOT_SENT: 15}
+    assert statuses[:6].count(Status.NOT_SENT) == 1  # the one rate limited
+
+
+def test_a_cancel_through_the_task_ends_the_run_within_the_grace(sandbox):
+    """End to end: everyone 429 with Retry-After 5 s; cancelled at the first
+    backoff, the task returns within its cancel grace, before the pause ends."""
+    sandbox.faults.concurrency_cap = 0
     sandbox.faults.retry_after = "5"
     fields = fields_for(
         sandbox, recipients=",".join(numbers(20)), max_concurrent_requests=5
     )
-    task = Task(fields, Settings(api_url=sandbox.url))
-    stamps = []
-    canceller = cancel_after(task, cancel_at, stamps)
-    outcome = task.run()
-    returned = time.time()
-    canceller.join()
+    with captured_log() as (logger, stream):
+        task = Task(fields, Settings(api_url=sandbox.url), logger)
+        backing_off = when_logged(logger, "429 for ")
+        canceller = threading.Thread(
+            target=lambda: backing_off.wait(WAIT) and task.cancel()
+        )
+        canceller.start()
+        started = time.monotonic()
+        outcome = task.run()
+        took = time.monotonic() - started
+    canceller.join(WAIT)
+    record(outcome.output_json(), stream.getvalue())
 
-    assert sandbox.journal, "nothing was sent before the cancel"
-    assert any(e.status == 429 for e in sandbox.journal)
-    last_start = max(e.time for e in sandbox.journal)
-    assert last_start - stamps[0] <= 0.1
-    assert returned - stamps[0] < latency + 1.0  # not after the 5 s pause
+    assert backing_off.is_set()
+    assert took < Settings().cancel_grace  # the 5 s pause never ran out
+    assert [e.status for e in sandbox.journal] == [429]  # the probe only
     assert outcome.output["result"]["cancelled"] is True
-    stats = outcome.output["result"]["stats"]
-    assert stats["msg_queued_count"] + stats["msg_failed_count"] == 20
-    assert stats["msg_not_sent_count"] >= 20 - 2
+    assert outcome.output["result"]["stats"]["msg_not_sent_count"] == 20
 
 
 # -- progress -----------------------------------------------------------------

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 from support import calls
 from support.calls import (
     FAST,
@@ -16,6 +13,7 @@ from support.calls import (
     texted,
     voice_fields,
 )
+from support.events import when_answered
 from support.runner import run_cli, run_task
 
 make_box = calls.make_box
@@ -94,16 +92,14 @@ def test_a_lost_answer_of_a_fallback_sms_is_found_not_resent(make_box):
         fallback_sms=True,
     )
 
-    def lose_the_next_answer():  # once the call exists, the next create is the SMS
-        deadline = time.monotonic() + 10
-        while not box.creates("Calls.json") and time.monotonic() < deadline:
-            time.sleep(0.005)
-        box.script("reset_after", 1)
-
-    helper = threading.Thread(target=lose_the_next_answer)
-    helper.start()
+    # once the call exists, the next create is the SMS: its answer is lost
+    called = when_answered(
+        box,
+        lambda: box.creates("Calls.json"),
+        then=lambda: box.script("reset_after", 1),
+    )
     run = run_task(fields, box.url, **FAST)
-    helper.join()
+    assert called.is_set()
     assert run.rc == 22, run.stderr
     assert texted(box) == [NO_ANSWER]  # sent once, never twice
     (text,) = entries(run, "sms")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from support.events import when_answered
 from support.runner import fields_for, run_cli
 from support.tasks import run_live, statuses
 from ue_twilio.config import parse
@@ -159,7 +160,8 @@ def test_cancelled_run_then_rerun_sends_everyone_exactly_once(sandbox, tmp_path)
     fields = fields_for(
         sandbox, recipients=",".join(numbers), max_concurrent_requests=2, **UNSENT_ONLY
     )
-    first = run_live(fields, sandbox.url, cancel_after=0.6, state_file=state)
+    some = when_answered(sandbox, lambda: len(sandbox.creates()) >= 4)
+    first = run_live(fields, sandbox.url, cancel_on=some, state_file=state)
     assert first.rc == 21
     assert 0 < first.stats["msg_queued_count"] < 30
     sandbox.faults.latency = 0.0

@@ -14,10 +14,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import zlib
 from collections import Counter
 
+from support.events import journal_reaches
 from support.runner import cli_env, fields_for, record, run_cli
 from support.tasks import statuses
 from ue_twilio.config import parse
@@ -50,9 +50,7 @@ def _finish(proc):
 
 
 def _wait_for_creates(sandbox, count):
-    deadline = time.monotonic() + 20
-    while len(sandbox.creates()) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert journal_reaches(sandbox, lambda: len(sandbox.creates()) >= count)
 
 
 def _times_texted(sandbox):

@@ -54,18 +54,16 @@ def test_reset_after_creates_then_drops(box, api):
 
 
 def test_stall_answers_after_the_client_gave_up_and_still_creates(box, api):
-    box.faults.stall_seconds = 0.6
+    box.faults.stall_seconds = 3.0
     box.script("stall")
-    started = time.monotonic()
     with pytest.raises(requests.exceptions.ReadTimeout):
         api.session.post(
             api.base + "/Messages.json",
             data={"To": "+15558675310", "From": "+15017122661", "Body": "x"},
             timeout=0.2,
         )
-    assert time.monotonic() - started < 0.55
-    assert box.messages == {}
-    assert wait_until(lambda: len(box.messages) == 1, timeout=5)
+    assert box.messages == {}  # the client gave up while the stall went on
+    assert wait_until(lambda: len(box.messages) == 1, timeout=10)
     assert wait_until(lambda: box.journal[0].status == 201)
 
 
@@ -83,10 +81,9 @@ def test_stop_interrupts_a_stall(make_sandbox):
     thread = threading.Thread(target=client, daemon=True)
     thread.start()
     assert wait_until(lambda: len(box.journal) == 1)
-    started = time.monotonic()
     box.stop()
     thread.join(timeout=5)
-    assert time.monotonic() - started < 3 and not thread.is_alive()
+    assert not thread.is_alive()  # not after the 30 s stall
     assert errors and box.messages == {}
 
 

@@ -40,13 +40,10 @@ def test_fifty_concurrent_connections(box):
     def burst(client):
         return [client.sms().status_code for _ in range(2)]
 
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
         results = list(pool.map(burst, clients))
-    elapsed = time.monotonic() - started
     assert all(codes == [201, 201] for codes in results)
-    assert box.max_in_flight >= 50
-    assert elapsed < 0.3 * 2 * 4  # in parallel, not one after another
+    assert box.max_in_flight >= 50  # in parallel, not one after another
     assert box.connections_accepted == 60
     assert len(box.messages) == 120
     for client in clients:

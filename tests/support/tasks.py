@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from support import runner
+from support.events import WAIT
 from ue_twilio import Settings, Task
 
 
@@ -27,10 +28,14 @@ class LiveRun(runner.Run):
 def run_live(
     fields: Any,
     api_url: str,
-    cancel_after: Optional[float] = None,
+    cancel_on: Optional[threading.Event] = None,
     **settings: Any,
 ) -> LiveRun:
-    """Task in-process, DEBUG log captured as STDERR, snapshots recorded."""
+    """Task in-process, DEBUG log captured as STDERR, snapshots recorded.
+
+    Cancelled (twice, as the agent may) once ``cancel_on`` is set
+    (support/events.py), never after a guessed delay.
+    """
     snapshots: List[Any] = []
     times: List[float] = []
 
@@ -41,10 +46,11 @@ def run_live(
     cancelled: Dict[str, float] = {}
     with runner.captured_log() as (logger, stream):
         task = Task(fields, Settings(api_url=api_url, **settings), logger, on_progress)
-        if cancel_after is not None:
+        if cancel_on is not None:
 
             def cancel():
-                time.sleep(cancel_after)
+                if not cancel_on.wait(WAIT):
+                    return
                 cancelled["at"] = time.time()
                 task.cancel()
                 task.cancel()

@@ -18,6 +18,7 @@ from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlencode
 
 import requests
+from requests.adapters import BaseAdapter
 from urllib3 import exceptions as u3
 
 from .._version import EXTENSION_NAME, __version__
@@ -44,6 +45,11 @@ class TwilioClient:
     API Key SID, with its secret as ``auth_token``); ``base_url`` the host
     (default: the override in ``settings``, else ``https://api.twilio.com``);
     ``auth_hint`` is appended to a 401 (e.g. the region advice).
+
+    ``transport`` (a ``requests.adapters.BaseAdapter``) is mounted instead of
+    the proxy adapter, like httpx's ``MockTransport``: tests answer the
+    requests in process while every reply, error and trace still takes the
+    path a real answer takes.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class TwilioClient:
         auth_user: Optional[str] = None,
         base_url: Optional[str] = None,
         auth_hint: str = "",
+        transport: Optional[BaseAdapter] = None,
     ) -> None:
         self.base_url = base_url or settings.api_url or base_url_for(API)
         self._account_path = "/{}/Accounts/{}".format(API_VERSION, account_sid)
@@ -69,7 +76,7 @@ class TwilioClient:
         self._log = log
         self._auth_hint = auth_hint
         user = auth_user or account_sid
-        self._session = _new_session(user, auth_token, proxy, pool_size)
+        self._session = _new_session(user, auth_token, proxy, pool_size, transport)
         self._templates: Dict[str, requests.PreparedRequest] = {}
         if proxy is not None:
             self._per_request = proxy.requests_kwargs()
@@ -225,7 +232,9 @@ class TwilioClient:
         )
 
 
-def _new_session(account_sid, auth_token, proxy, pool_size) -> requests.Session:
+def _new_session(
+    account_sid, auth_token, proxy, pool_size, transport=None
+) -> requests.Session:
     session = requests.Session()
     # UTF-8 bytes: requests encodes str credentials as Latin-1 and raises on
     # anything else (a pasted token with a stray character would crash).
@@ -238,7 +247,11 @@ def _new_session(account_sid, auth_token, proxy, pool_size) -> requests.Session:
     session.headers["Accept-Encoding"] = "identity"
     # A configured proxy must not be overridden by HTTPS_PROXY or REQUESTS_CA_BUNDLE.
     session.trust_env = proxy is None
-    prepare_session(session, proxy, pool_size)
+    if transport is None:
+        prepare_session(session, proxy, pool_size)
+    else:
+        session.mount("https://", transport)
+        session.mount("http://", transport)
     return session
 
 
