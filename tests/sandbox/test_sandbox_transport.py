@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -50,12 +49,12 @@ def test_fifty_concurrent_connections(box):
         client.close()
 
 
-def test_sequential_throughput_smoke(box, api):
-    """Far below the 1000 req/s target, so it holds on a busy CI machine."""
-    started = time.monotonic()
-    for _ in range(300):
-        api.get(".json")
-    assert time.monotonic() - started < 3.0
+def test_three_hundred_sequential_requests_on_one_session(box, api):
+    """Keep-alive holds over many requests; how fast is measured by the
+    benchmarks (scenario 2 runs 2,000 sends through the sandbox)."""
+    codes = [api.get(".json").status_code for _ in range(300)]
+    assert codes == [200] * 300
+    assert len(box.journal) == 300
 
 
 def test_stop_closes_idle_keep_alive_connections(make_sandbox):
