@@ -69,7 +69,9 @@ for round in $(seq "$ROUNDS"); do
     suite=""
     seconds=$(($(date +%s) - started))
     stop_burners
-    last="$(grep -v '^\s*$' "$OUTPUT" | tail -n 1)"
+    # pytest's count line ("N passed, M skipped in S s"), wherever -q put it.
+    last="$(grep -E '[0-9]+ (passed|failed|error)' "$OUTPUT" | tail -n 1)"
+    [ -n "$last" ] || last="$(grep -v '^\s*$' "$OUTPUT" | tail -n 1)"
     echo "round $round/$ROUNDS rc=$rc: $last [${seconds} s]" | tee -a "$LOG"
     if [ "$rc" -ne 0 ]; then
         cp "$OUTPUT" "$LOG.round-$round.txt"

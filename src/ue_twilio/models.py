@@ -7,7 +7,7 @@ Nothing here talks to Twilio, so every other module may import it and it
 imports none of them: the imports of the package run one way.
 
 Statuses are ``str`` enumerations: a reply's kind and a recipient's status
-are different things even where their words meet ("unknown"), yet each
+are different types even where their words meet ("unknown"), yet each
 member compares, hashes and serialises as the seed's string.
 """
 
@@ -23,19 +23,12 @@ from .prices import Charge
 class _Word(str, Enum):
     """A str enumeration that prints, formats and hashes as its value.
 
-    It equals its own string, but never a member of another enumeration:
-    ``Status.UNKNOWN != ReplyKind.UNKNOWN``.
+    Equality stays ``str``'s own (in C): a run compares statuses of 100,000
+    recipients several times, and a Python ``__eq__`` made that 70 ms slower
+    before the first request.
     """
 
     __hash__ = str.__hash__
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, _Word) and type(other) is not type(self):
-            return False
-        return str.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
 
     def __str__(self) -> str:
         return self.value
@@ -75,6 +68,9 @@ class Channel(_Word):
 # What counts as queued in the seed's ``msg_queued_count``; every other
 # status but NOT_CALLED counts in ``msg_failed_count`` ("failed to queue").
 QUEUED_STATES = frozenset((Status.QUEUED, Status.SKIPPED))
+# Loops over every recipient read a member from a set or a local name: an
+# enum attribute lookup costs eight times a plain name, 100,000 times a loop.
+FINE_STATES = frozenset((Status.SKIPPED, Status.NOT_CALLED))
 
 # Twilio's final statuses (its vocabulary, so plain strings).
 MESSAGE_DELIVERED = frozenset(("delivered", "read"))
@@ -197,11 +193,8 @@ def count_queued(results: Iterable[RecipientResult]) -> int:
 
 def count_failed(results: Iterable[RecipientResult]) -> int:
     """``msg_failed_count``: neither queued nor left uncalled by a call chain."""
-    return sum(
-        1
-        for result in results
-        if result.status not in QUEUED_STATES and result.status != Status.NOT_CALLED
-    )
+    uncounted = QUEUED_STATES | {Status.NOT_CALLED}
+    return sum(1 for result in results if result.status not in uncounted)
 
 
 class DeliveryReport:

@@ -16,6 +16,7 @@ from .echo import blank_echo
 from .exceptions import TwilioTaskError, sentence
 from .models import (
     DELIVERED_STATUSES,
+    FINE_STATES,
     QUEUED_STATES,
     RecipientResult,
     Status,
@@ -193,9 +194,9 @@ def recipients_detail(
 
 
 def _fine(result: RecipientResult) -> bool:
-    if result.status in (Status.SKIPPED, Status.NOT_CALLED):
+    if result.status in FINE_STATES:
         return True
-    if result.status != Status.QUEUED:
+    if result.status not in QUEUED_STATES:
         return False
     return result.delivery is None or result.delivery in DELIVERED_STATUSES
 

@@ -96,10 +96,9 @@ class Run:
         self.log = log
         self.started = time.time()
         self.skipped = set(resend.skipped_indices())
+        skipped, not_sent = Status.SKIPPED, Status.NOT_SENT  # see QUEUED_STATES
         self.results: List[RecipientResult] = [
-            RecipientResult(
-                to, Status.SKIPPED if i in self.skipped else Status.NOT_SENT
-            )
+            RecipientResult(to, skipped if i in self.skipped else not_sent)
             for i, to in enumerate(config.recipients)
         ]
         held = self.skipped.union(resend.unknown_indices())
@@ -223,9 +222,10 @@ class Run:
 def _tally(results: Iterable[RecipientResult]) -> Tuple[int, int]:
     """(queued, not queued), leaving out recipients not sent yet."""
     queued = failed = 0
+    not_sent = Status.NOT_SENT  # a local name: see models.QUEUED_STATES
     for result in results:
         if result.status in QUEUED_STATES:
             queued += 1
-        elif result.status != Status.NOT_SENT:
+        elif result.status != not_sent:
             failed += 1
     return queued, failed
