@@ -7,7 +7,8 @@ call Twilio refused. Not texted: recipients reached, not called by a chain,
 or whose call's fate is unknown; and nobody after a cancel or when the calls
 could not be followed. The SMS are sent by the task's own sending rounds
 (rounds.py: dispatcher, lost-answer reconciliation, at most one resend of
-what Twilio has no record of), so nobody is texted twice. They are queued, not followed.
+what Twilio has no record of), so nobody is texted twice. They are queued,
+not followed.
 
 In the Extension Output each SMS is its own entry after the calls, with
 ``channel`` ``sms`` and ``fallback_for`` the SID of the call it backs up

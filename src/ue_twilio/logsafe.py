@@ -33,5 +33,6 @@ class SafeLog:
         self._emit(logging.ERROR, message, args)
 
 
-# At most this many recipients are named in one STDERR line.
+# At most this many recipients are named in one list on STDERR (one line,
+# or one line each); the rest are counted.
 LIST_LIMIT = 1000

@@ -47,20 +47,16 @@ def when_answered(
     before the answer is written; ``then`` runs once, at that moment (e.g. to
     turn on a fault before the client can send its next request)."""
     event = threading.Event()
-    app = box._app  # the sandbox has no hook of its own: wrap its entry point
-    handle = app.handle
     lock = threading.Lock()
 
-    def watched(*args, **kwargs):
-        response = handle(*args, **kwargs)
+    def check() -> None:
         with lock:
             if not event.is_set() and condition():
                 if then is not None:
                     then()
                 event.set()
-        return response
 
-    app.handle = watched
+    box.on_answer(check)
     return event
 
 

@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import traceback
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Callable, List, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from .catalog import Catalog
@@ -101,6 +101,9 @@ class App:
         self.journal = Journal(journal)
         self.stopping = threading.Event()
         self.errors: List[str] = []
+        # Called after each answer is decided (journal entry complete), before
+        # it is written: tests wait on these instead of sleeping.
+        self.answered: List[Callable[[], None]] = []
 
     # -- entry point --------------------------------------------------------
     def handle(
@@ -127,6 +130,8 @@ class App:
         if entry is not None:
             entry.status = response.status if response is not None else 0
             entry.created_sid = sid
+        for callback in list(self.answered):
+            callback()
         return response
 
     def _auth(self, header: str | None) -> Tuple[str | None, bool]:

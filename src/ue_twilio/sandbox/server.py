@@ -18,7 +18,7 @@ import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
-from typing import Dict, List, Set, Tuple
+from typing import Callable, Dict, List, Set, Tuple
 
 from .app import App, Response
 from .defaults import (
@@ -288,6 +288,11 @@ class Sandbox:
     @faults.setter
     def faults(self, value: Faults) -> None:
         self._app.faults = value
+
+    def on_answer(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` each time an answer is decided (its journal
+        entry complete), before it is written to the client."""
+        self._app.answered.append(callback)
 
     def script(self, kind: str, count: int = 1) -> None:
         """Give the next ``count`` create requests the scripted fault ``kind``."""
