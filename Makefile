@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 # Stonebranch's uip-cli lives in its own venv (it needs urllib3 2.x for itself).
 UIP_VENV ?= .venv-uip
 UIP_STAMP := $(UIP_VENV)/.installed-stamp
+# mypy and the requests stubs live in their own venv (the stubs need urllib3 2.x).
+TYPE_VENV ?= .venv-typecheck
+TYPE_STAMP := $(TYPE_VENV)/.installed-stamp
 
-.PHONY: setup uip-setup demo test lint check-py37 system-deps twilio-oai package \
+.PHONY: setup uip-setup demo test lint typecheck check-py37 system-deps twilio-oai package \
 	uip-package bench bench-smoke clean
 
 setup: $(STAMP)
@@ -24,6 +27,15 @@ $(UIP_STAMP): requirements-uip.txt
 	$(PYTHON) -m venv $(UIP_VENV)
 	$(UIP_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-uip.txt
 	touch $(UIP_STAMP)
+
+$(TYPE_STAMP): requirements-typecheck.txt
+	$(PYTHON) -m venv $(TYPE_VENV)
+	$(TYPE_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-typecheck.txt
+	touch $(TYPE_STAMP)
+
+# mypy, strict, on the core (configuration in pyproject.toml).
+typecheck: $(TYPE_STAMP)
+	$(TYPE_VENV)/bin/mypy
 
 demo: setup
 	$(VENV)/bin/ue-twilio demo
@@ -44,7 +56,7 @@ check-py37: setup
 twilio-oai: setup
 	$(PY) scripts/fetch_twilio_oai.py
 
-test: setup uip-setup system-deps lint check-py37 twilio-oai
+test: setup uip-setup system-deps lint typecheck check-py37 twilio-oai
 	$(PY) -m pytest
 
 package: setup
@@ -61,4 +73,4 @@ bench-smoke: setup
 	$(PY) benchmarks/run.py --smoke
 
 clean:
-	rm -rf $(VENV) $(UIP_VENV) dist build 3pp .pytest_cache .cache
+	rm -rf $(VENV) $(UIP_VENV) $(TYPE_VENV) dist build 3pp .pytest_cache .cache

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from ue_twilio import Settings, Task
-from ue_twilio.listing import Listing
+from ue_twilio.engine.listing import Listing
+from ue_twilio.engine.tracking import Tracker
 from ue_twilio.models import RecipientResult, Reply, ReplyKind, Status
 from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-from ue_twilio.tracking import Tracker
 from ue_twilio.transport.client import TwilioClient
 
 SENDER = "+15005550006"

@@ -2,8 +2,8 @@
 
 Twilio publishes them in its npm package ``@twilio/cli-core`` (MIT licence).
 This script runs ``npm pack`` for the pinned version, checks the tarball's
-sha256, and extracts the v2010 and Messaging v1 descriptions plus the licence
-into ``.cache/twilio-oai/`` (git-ignored). Idempotent: when every extracted
+sha256, and extracts the v2010, Messaging v1, Pricing v1/v2 and Studio v2
+descriptions plus the licence into ``.cache/twilio-oai/`` (git-ignored). Idempotent: when every extracted
 file is present with its pinned sha256, nothing is downloaded.
 
 Usage: python scripts/fetch_twilio_oai.py [--dest DIR]
@@ -34,6 +34,18 @@ FILES = {
     "twilio_messaging_v1.json": (
         MEMBER_DIR + "twilio_messaging_v1.json",
         "611c6fde586347615039a7d8c87a4b10d39c6d8566b7d1a691353ef995aaa473",
+    ),
+    "twilio_pricing_v1.json": (
+        MEMBER_DIR + "twilio_pricing_v1.json",
+        "ab11459a2a35c3cf0862265aeec1a05e0471a74a7ae4e7cc66a15eabd774e21b",
+    ),
+    "twilio_pricing_v2.json": (
+        MEMBER_DIR + "twilio_pricing_v2.json",
+        "5f6cd2972bd77516708b86cbe3b4bfb6ffe381fb7b918d5815bb5d25d939b83b",
+    ),
+    "twilio_studio_v2.json": (
+        MEMBER_DIR + "twilio_studio_v2.json",
+        "c384dd0ef33198d3b592beaf9c1d095c338063969ab4ce92ddc5c2242c4677a3",
     ),
     "LICENSE": (
         "package/LICENSE",

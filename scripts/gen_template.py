@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write ``src/templates/template.json`` from ``ue_twilio.fields.FIELDS``.
+"""Write ``src/templates/template.json`` from ``ue_twilio.inputs.fields.FIELDS``.
 
 The field table in the code is the single source of truth: this script turns it
 into the Universal Template the Controller imports, so the form and the parser
@@ -30,8 +30,8 @@ TEMPLATE_PATH = SRC / "templates" / "template.json"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
-from ue_twilio import fields as F  # noqa: E402
 from ue_twilio._version import EXTENSION_NAME  # noqa: E402
+from ue_twilio.inputs import fields as F  # noqa: E402
 
 TEMPLATE_NAME = "Twilio"
 VARIABLE_PREFIX = "ue_twilio"

@@ -23,10 +23,10 @@ import threading
 from universal_extension import ExtensionResult, UniversalExtension
 
 from ue_twilio import Settings, Task
-from ue_twilio.check import COMMAND, check_connection
-from ue_twilio.outcome import crash_outcome
-from ue_twilio.senders import COMMAND as LIST_SENDERS
-from ue_twilio.senders import list_senders
+from ue_twilio.commands.check import COMMAND, check_connection
+from ue_twilio.commands.senders import COMMAND as LIST_SENDERS
+from ue_twilio.commands.senders import list_senders
+from ue_twilio.output.outcome import crash_outcome
 
 try:
     from universal_extension import logger
@@ -100,7 +100,7 @@ class Extension(UniversalExtension):
         return _command_result(list_senders, fields, LIST_SENDERS)
 
     def _push_output_fields(self, snapshot):
-        """Live progress: Output Only fields, at most once a second (ue_twilio.live)."""
+        """Live progress: Output Only fields, at most once a second (output.live)."""
         if ui is not None:
             ui.update_output_fields(snapshot.output_fields())
             return

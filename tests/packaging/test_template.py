@@ -11,8 +11,8 @@ import draw_icon
 import gen_template
 import pytest
 
-from ue_twilio import fields as F
 from ue_twilio._version import EXTENSION_NAME
+from ue_twilio.inputs import fields as F
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "src" / "templates" / "template.json"

@@ -16,7 +16,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from support.squid import PROXY_PASSWORD, PROXY_USER, free_port
-from ue_twilio.proxy import ProxyConfig
+from ue_twilio.inputs.proxy import ProxyConfig
 from ue_twilio.transport.adapter import prepare_session
 from ue_twilio.transport.diagnose import describe_connection_error
 

@@ -10,7 +10,7 @@ import pytest
 from requests.utils import get_auth_from_url
 
 from ue_twilio.exceptions import ValidationError
-from ue_twilio.proxy import ProxyConfig, parse_proxy, split_proxy_url
+from ue_twilio.inputs.proxy import ProxyConfig, parse_proxy, split_proxy_url
 from ue_twilio.transport.adapter import ProxyAdapter
 
 PASSWORD = "p@ss:w/rd%41 ü€?#&+=;"

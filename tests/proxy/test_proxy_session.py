@@ -16,7 +16,7 @@ import requests
 
 from support.squid import PROXY_PASSWORD, PROXY_USER, free_port
 from ue_twilio.exceptions import ProxyTLSError
-from ue_twilio.proxy import ProxyConfig
+from ue_twilio.inputs.proxy import ProxyConfig
 from ue_twilio.transport.adapter import prepare_session
 
 # urllib3 1.26 reports a failed TLS handshake with the proxy as SSLError,

@@ -28,7 +28,7 @@ from reliability_kit import FORWARDED
 from support import boxes, oai, runner
 from support.runner import run_cli
 from ue_twilio import Settings, Task
-from ue_twilio.fields import FIELDS
+from ue_twilio.inputs.fields import FIELDS
 from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID
 
 TOKEN = "hostile-token-5f0c1e2d3b4a69788796a5b4c3d2e1f0"

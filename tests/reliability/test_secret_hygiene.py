@@ -25,8 +25,8 @@ from urllib3.exceptions import ProxyError as Urllib3ProxyError
 from support import runner
 from support.runner import fields_for, run_cli, run_task
 from support.servers import LocalServer, QuietHandler
-from ue_twilio import config
-from ue_twilio.proxy import ProxyConfig
+from ue_twilio.inputs import config
+from ue_twilio.inputs.proxy import ProxyConfig
 from ue_twilio.transport.diagnose import describe_connection_error
 
 MASK = "****"

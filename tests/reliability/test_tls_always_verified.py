@@ -17,7 +17,7 @@ from reliability_kit import assert_counts
 
 from support.runner import REPO, cli_env, fields_for, run_cli, run_task
 from ue_twilio import Settings
-from ue_twilio.fields import FIELDS
+from ue_twilio.inputs.fields import FIELDS
 
 SWITCH_WORDS = re.compile(r"verif|insecure|ssl|tls|skip|unsafe|no.?check", re.I)
 UNTRUSTED = "is not trusted"

@@ -33,6 +33,13 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO / ".cache" / "twilio-oai"
 V2010 = "twilio_api_v2010.json"
 MESSAGING_V1 = "twilio_messaging_v1.json"
+# The other products the sandbox serves on the same port (their paths do not collide).
+OTHER_PRODUCTS = (
+    MESSAGING_V1,
+    "twilio_pricing_v1.json",
+    "twilio_pricing_v2.json",
+    "twilio_studio_v2.json",
+)
 RESOURCE_SCHEMAS = {
     "message": "api.v2010.account.message",
     "call": "api.v2010.account.call",
@@ -49,9 +56,10 @@ def spec_path() -> Path:
 
 
 def spec_paths() -> Tuple[Path, ...]:
-    """Every description file the checker reads: v2010, Messaging v1."""
+    """Every description file the checker reads: v2010, Messaging v1, Pricing
+    v1/v2, Studio v2."""
     v2010 = spec_path()
-    return v2010, v2010.parent / MESSAGING_V1
+    return (v2010,) + tuple(v2010.parent / name for name in OTHER_PRODUCTS)
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,8 +15,8 @@ import sys
 from typing import List, Optional
 
 from ..exceptions import TwilioTaskError
-from ..outcome import crash_outcome
-from ..task import early_outcome
+from ..output.outcome import crash_outcome
+from ..phases.task import early_outcome
 from .commands import Signals, emit
 from .parser import build_parser
 

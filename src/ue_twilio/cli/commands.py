@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
 from ..exceptions import Cancelled, ValidationError
-from ..fields import SMS, VOICE, WHATSAPP
-from ..filereader import read_descriptor, read_regular_file
+from ..inputs.fields import SMS, VOICE, WHATSAPP
+from ..inputs.files import read_descriptor, read_regular_file
+from ..inputs.readers import is_empty, read_credential
+from ..inputs.settings import Settings
 from ..models import Snapshot
-from ..outcome import Outcome
-from ..readers import is_empty, read_credential
-from ..settings import Settings
-from ..task import Task
+from ..output.outcome import Outcome
+from ..phases.task import Task
 
 ACTIONS = {"sms": SMS, "whatsapp": WHATSAPP, "voice": VOICE}
 FIELDS_OPTION = "--fields"
@@ -124,13 +124,13 @@ def _voice_fields(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def check(args: argparse.Namespace, signals: Signals) -> int:
-    from ..check import check_connection
+    from ..commands.check import check_connection
 
     return _command(check_connection, args, signals)
 
 
 def senders(args: argparse.Namespace, signals: Signals) -> int:
-    from ..senders import list_senders
+    from ..commands.senders import list_senders
 
     return _command(list_senders, args, signals)
 

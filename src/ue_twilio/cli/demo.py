@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 
+from ..inputs.settings import Settings
+from ..phases.task import Task
 from ..sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
-from ..settings import Settings
-from ..task import Task
 
 DEMO_FIELDS = {
     "action": ["sms_message"],

@@ -10,8 +10,8 @@ from typing import Any, Dict, Optional
 
 from .._version import __version__
 from ..exceptions import ValidationError
-from ..regions import EDGE_LABELS, REGION_LABELS
-from ..settings import lock_wait_problem, timeout_problem
+from ..inputs.regions import EDGE_LABELS, REGION_LABELS
+from ..inputs.settings import lock_wait_problem, timeout_problem
 from . import commands as handlers
 
 COMMAND_FIELDS_HELP = (

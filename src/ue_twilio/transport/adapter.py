@@ -19,7 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..exceptions import ProxyTLSError
-from ..proxy import ProxyConfig
+from ..inputs.proxy import ProxyConfig
 
 
 class _ProxyHopContext(ssl.SSLContext):

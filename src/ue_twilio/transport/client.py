@@ -11,6 +11,7 @@ request have reached Twilio?
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from email.utils import parsedate_to_datetime
@@ -23,10 +24,12 @@ from urllib3 import exceptions as u3
 
 from .._version import EXTENSION_NAME, __version__
 from ..exceptions import AuthenticationError, AuthorizationError, TwilioConnectionError
+from ..inputs.account import TwilioAccount
+from ..inputs.proxy import ProxyConfig
+from ..inputs.regions import API
+from ..inputs.regions import base_url as base_url_for
+from ..inputs.settings import Settings
 from ..models import Reply, ReplyKind
-from ..regions import API
-from ..regions import base_url as base_url_for
-from ..settings import Settings
 from .adapter import prepare_session
 from .diagnose import describe_connection_error
 
@@ -399,3 +402,25 @@ def _raise_run_wide(reply: Reply, proxy=None, auth_hint: str = "") -> None:
         raise AuthenticationError(reply.describe_error() + auth_hint)
     if reply.http_status == 403:
         raise AuthorizationError(reply.describe_error())
+
+
+def open_client(
+    account: TwilioAccount,
+    settings: Settings,
+    proxy: Optional[ProxyConfig] = None,
+    pool_size: int = 1,
+    log: Optional[logging.Logger] = None,
+    product: str = API,
+) -> TwilioClient:
+    """A client for one product of this account (the 2010-04-01 API by default)."""
+    return TwilioClient(
+        account.account_sid,
+        account.secret,
+        settings,
+        proxy=proxy,
+        pool_size=pool_size,
+        log=log,
+        auth_user=account.auth_user,
+        base_url=account.url_for(settings, product),
+        auth_hint=account.auth_hint,
+    )

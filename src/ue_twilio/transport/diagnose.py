@@ -18,7 +18,7 @@ import requests
 from urllib3 import exceptions as u3
 
 from ..exceptions import ProxyTLSError
-from ..proxy import ProxyConfig
+from ..inputs.proxy import ProxyConfig
 from ..redact import Redactor
 
 _TUNNEL = re.compile(r"^Tunnel connection failed:\s*(\d{3})\s*([^\r\n]*)")

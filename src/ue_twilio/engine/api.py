@@ -1,0 +1,33 @@
+"""What the engine needs of Twilio's REST API, as a type.
+
+The engine (listing, reconciliation, tracking) pages through Twilio's lists
+but must not import the transport: it is handed an object with these
+methods (the transport's ``TwilioClient``, a test's stand-in) and only ever
+sees ``Reply`` values. The protocol exists for the type checker alone, so the
+agent's Python 3.7 (which has no ``typing.Protocol``) never evaluates it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping, Optional
+
+from ..models import Reply
+
+if TYPE_CHECKING:  # pragma: no cover - read by mypy only
+    from typing import Protocol  # novermin
+
+    class Pages(Protocol):
+        """Twilio's list resources, a page at a time."""
+
+        def list_page(self, resource: str, query: Mapping[str, str]) -> Reply: ...
+
+        def next_page(self, reply: Reply) -> Optional[Reply]: ...
+
+    class Api(Pages, Protocol):
+        """Pages, plus the single-resource calls the engine makes."""
+
+        def fetch(self, resource: str, sid: str) -> Reply: ...
+
+        def update(
+            self, resource: str, sid: str, params: Mapping[str, str]
+        ) -> Reply: ...

@@ -1,0 +1,376 @@
+"""Turn the raw ``fields`` dict into a validated TaskConfig.
+
+Everything is checked here, before the first request, so a bad field costs
+no message and ends with exit 20 and a sentence that names the field.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
+
+from ..exceptions import ValidationError
+from . import fields as f
+from . import voice
+from .account import TwilioAccount, read_account
+from .files import read_regular_file
+from .phone import (
+    E164_HINT,
+    MAX_FILE_RECIPIENTS,
+    dedupe,
+    is_e164,
+    parse_file_lines,
+    show,
+    split_entries,
+)
+from .proxy import ProxyConfig, ignored_proxy_notices, parse_proxy
+from .readers import (
+    label,
+    read_boolean,
+    read_choice,
+    read_integer,
+    read_text,
+)
+
+MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+MAX_DUPLICATE_NOTICES = 10
+MAX_FILE_BYTES = 20 * 1000 * 1000
+WHATSAPP_PREFIX = "whatsapp:"
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls. No SMS
+# or WhatsApp text needs them, and a NUL or escape sequence reaching a phone
+# or a log is at best garbage.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+Cancel = Optional[Callable[[], bool]]
+
+
+@dataclass
+class TaskConfig:
+    """A validated task; the secret lives in ``account``, kept out of repr."""
+
+    action: str
+    account: TwilioAccount
+    sender: str
+    recipients: List[str]
+    message: Optional[str]
+    answer_timeout: Optional[int] = None
+    call_max_duration: Optional[int] = None
+    proxy: Optional[ProxyConfig] = None
+    max_concurrent: int = 10
+    listed_recipients: List[str] = field(default_factory=list)
+    recipient_file: Optional[str] = None
+    wait_for_delivery: bool = False
+    delivery_timeout: int = 300
+    content_sid: Optional[str] = None
+    content_variables: Optional[str] = None
+    resend_policy: str = f.RESEND_ALL
+    notices: List[str] = field(default_factory=list)
+    voice_name: Optional[str] = None
+    voice_language: Optional[str] = None
+    voice_repeat: int = 1
+    answering_machine: str = f.AMD_IGNORE
+    call_order: str = f.CALL_ALL_AT_ONCE
+    fallback_sms: bool = False
+    validity_period: Optional[int] = None
+    smart_encoding: bool = False
+    status_callback_url: Optional[str] = None
+
+    @property
+    def account_sid(self) -> str:
+        return self.account.account_sid
+
+    @property
+    def is_voice(self) -> bool:
+        return self.action == f.VOICE
+
+    @property
+    def chained(self) -> bool:
+        """Call Order 'one_by_one_until_answered' (voice only)."""
+        return self.call_order == f.CALL_ONE_BY_ONE
+
+    @property
+    def uses_messaging_service(self) -> bool:
+        return MESSAGING_SERVICE_SID.fullmatch(self.sender) is not None
+
+
+def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
+    """Validate every field; raise ValidationError for the first violation.
+
+    ``cancelled`` is polled while files are read (Cancelled when it is true).
+    """
+    if not isinstance(raw, Mapping):
+        raise ValidationError("Fields", "expected a mapping of field names to values")
+    action = read_choice(raw, "action") or f.SMS
+    account = read_account(raw)
+    sender, sender_notices = _sender(raw, action)
+    listed, recipients, notices = _recipients(raw, action, cancelled)
+    config = TaskConfig(
+        action=action,
+        account=account,
+        sender=sender,
+        recipients=recipients,
+        message=None,
+        listed_recipients=listed,
+        recipient_file=read_text(raw, "recipient_list_file"),
+        notices=sender_notices + notices,
+    )
+    _message_and_template(raw, config)
+    _voice_options(raw, config)
+    _run_options(raw, config)
+    _delivery_options(raw, config)
+    config.proxy = parse_proxy(raw, cancelled)
+    config.notices.extend(ignored_proxy_notices(raw))
+    return config
+
+
+def _sender(raw: Mapping, action: str) -> Tuple[str, List[str]]:
+    """The Sender, and a notice when its whatsapp: prefix was dropped."""
+    given = _required_text(raw, "sender").strip()
+    sender = _strip_whatsapp("sender", show(given), given, action)
+    notices = []
+    if sender != given:
+        notices.append(
+            "Sender: the whatsapp: prefix was dropped; the task adds it itself."
+        )
+    if is_e164(sender) or (
+        MESSAGING_SERVICE_SID.fullmatch(sender) and action != f.VOICE
+    ):
+        return sender, notices
+    problem = "{} is not a phone number in E.164 format ({})".format(
+        show(sender), E164_HINT
+    )
+    if action != f.VOICE:
+        problem += " or a Messaging Service SID (MG + 32 hex digits)"
+    raise ValidationError(label("sender"), problem)
+
+
+def _required_text(raw: Mapping, name: str) -> str:
+    value = read_text(raw, name)
+    if value is None or not value.strip():
+        raise ValidationError(label(name), "is required")
+    return value
+
+
+def _recipients(raw: Mapping, action: str, cancelled: Cancel):
+    """(listed, all unique, notices).
+
+    Recipients From makes the form require one field; at run time numbers from
+    either field will do, as before the choice existed (a task saved with only
+    a file keeps working after an upgrade), except that 'Recipient List File'
+    needs the file.
+    """
+    numbers = _Numbers(action)
+    listed = numbers.listed(raw)
+    path = (read_text(raw, "recipient_list_file") or "").strip()
+    if read_choice(raw, "recipient_source") == f.FROM_FILE and not path:
+        raise ValidationError(label("recipient_list_file"), "is required")
+    from_file = numbers.from_file(path, cancelled) if path else []
+    if not listed and not from_file:
+        raise ValidationError(
+            label("recipient_list"), "at least one number is required"
+        )
+    unique, repeated = dedupe(listed + from_file)
+    return listed, unique, numbers.notices() + _duplicate_notices(repeated)
+
+
+class _Numbers:
+    """E.164 numbers of the Recipient List and File; a ``whatsapp:`` prefix is
+    dropped for WhatsApp (the task adds it) and refused for SMS and voice."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.prefixed = 0
+
+    def listed(self, raw: Mapping) -> List[str]:
+        name = "recipient_list"
+        text = read_text(raw, name) or ""
+        limit = f.BY_NAME[name].max_length
+        if len(text) > limit:
+            problem = "is {} characters long; at most {} are allowed".format(
+                len(text), limit
+            )
+            raise ValidationError(label(name), problem)
+        return [
+            self.e164(name, "entry {}", position, entry)
+            for position, entry in split_entries(text)
+        ]
+
+    def from_file(self, path: str, cancelled: Cancel) -> List[str]:
+        name = "recipient_list_file"
+        data = read_regular_file(path, label(name), MAX_FILE_BYTES, cancelled)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(label(name), "is not UTF-8 text") from None
+        numbers: List[str] = []
+        for line_number, entry in parse_file_lines(io.StringIO(text, newline=None)):
+            numbers.append(self.e164(name, "line {}:", line_number, entry))
+            if len(numbers) > MAX_FILE_RECIPIENTS:
+                problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
+                raise ValidationError(label(name), problem)
+        return numbers
+
+    def e164(self, name: str, where: str, position: int, entry: str) -> str:
+        """``entry`` as a number; ``where.format(position)`` names it in an
+        error (formatted only then: a file may hold 100,000 entries)."""
+        number = entry
+        if entry[: len(WHATSAPP_PREFIX)].lower() == WHATSAPP_PREFIX:
+            what = "{} {}".format(where.format(position), show(entry))
+            number = _strip_whatsapp(name, what, entry, self.action)
+            self.prefixed += 1
+        if not is_e164(number):
+            problem = "{} {} is not an E.164 number ({})".format(
+                where.format(position), show(entry), E164_HINT
+            )
+            raise ValidationError(label(name), problem)
+        return number
+
+    def notices(self) -> List[str]:
+        if not self.prefixed:
+            return []
+        return [
+            "Recipient List: the whatsapp: prefix was dropped from {} number(s); "
+            "the task adds it itself.".format(self.prefixed)
+        ]
+
+
+def _strip_whatsapp(name: str, what: str, value: str, action: str) -> str:
+    """``value`` without a leading ``whatsapp:`` (WhatsApp only; else refused)."""
+    if value[: len(WHATSAPP_PREFIX)].lower() != WHATSAPP_PREFIX:
+        return value
+    if action != f.WHATSAPP:
+        problem = (
+            "{} has a whatsapp: prefix; drop it, or choose Send WhatsApp Message"
+        ).format(what)
+        raise ValidationError(label(name), problem)
+    return value[len(WHATSAPP_PREFIX) :].strip()
+
+
+def _duplicate_notices(repeated: List[str]) -> List[str]:
+    notices = [
+        "Recipient List: {} is listed more than once; it is sent once.".format(number)
+        for number in dict.fromkeys(repeated)
+    ]
+    if len(notices) > MAX_DUPLICATE_NOTICES:
+        rest = len(notices) - MAX_DUPLICATE_NOTICES
+        notices = notices[:MAX_DUPLICATE_NOTICES]
+        notices.append(
+            "Recipient List: {} more numbers were listed twice.".format(rest)
+        )
+    return notices
+
+
+def _message_and_template(raw: Mapping, config: TaskConfig) -> None:
+    if config.action == f.WHATSAPP:
+        config.content_sid = _content_sid(raw)
+        config.content_variables = _content_variables(raw, config.content_sid)
+        if config.content_sid is None and read_boolean(raw, "use_content_template"):
+            problem = "is required with Use Content Template"
+            raise ValidationError(label("content_sid"), problem)
+    message = read_text(raw, "message_body_text")
+    if message is not None and not message.strip():
+        message = None
+    if message is None and config.content_sid is None:
+        raise ValidationError(label("message_body_text"), "is required")
+    if message is not None:
+        _check_text(message, config.action)
+    config.message = message
+
+
+def _check_text(message: str, action: str) -> None:
+    name = "message_body_text"
+    limit = f.BY_NAME[name].max_length
+    if len(message) > limit:
+        problem = "is {} characters long; at most {} are allowed".format(
+            len(message), limit
+        )
+        raise ValidationError(label(name), problem)
+    control = CONTROL_CHARACTERS.search(message)
+    if control and action != f.VOICE:  # voice: twiml.check_speakable says why
+        problem = (
+            "contains the control character U+{:04X} at position {}; only tab, "
+            "line feed and carriage return are allowed"
+        ).format(ord(control.group()), control.start() + 1)
+        raise ValidationError(label(name), problem)
+
+
+def _content_sid(raw: Mapping) -> Optional[str]:
+    value = read_text(raw, "content_sid")
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if CONTENT_SID.fullmatch(value) is None:
+        problem = "{} is not a Content SID (HX + 32 hex digits)".format(show(value))
+        raise ValidationError(label("content_sid"), problem)
+    return value
+
+
+def _content_variables(raw: Mapping, content_sid: Optional[str]) -> Optional[str]:
+    name = "content_variables"
+    value = read_text(raw, name)
+    if value is None or not value.strip():
+        return None
+    if content_sid is None:
+        raise ValidationError(label(name), "needs a Content Template SID")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise ValidationError(label(name), "is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise ValidationError(label(name), "must be a JSON object")
+    return json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
+
+
+def _voice_options(raw: Mapping, config: TaskConfig) -> None:
+    if not config.is_voice:
+        return
+    config.answer_timeout = _integer_or_default(raw, "answer_timeout")
+    config.call_max_duration = _integer_or_default(raw, "call_max_duration")
+    voice.read_voice_options(raw, config)
+
+
+def _run_options(raw: Mapping, config: TaskConfig) -> None:
+    config.max_concurrent = _integer_or_default(raw, "max_concurrent_requests")
+    wait = read_boolean(raw, "wait_for_delivery")
+    config.wait_for_delivery = bool(wait)
+    if config.wait_for_delivery:
+        config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
+    config.resend_policy = read_choice(raw, "resend_policy") or f.RESEND_ALL
+    if config.chained:  # a call chain is bounded by the Delivery Timeout too
+        config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
+    voice.check_fallback(config)
+
+
+def _integer_or_default(raw: Mapping, name: str) -> int:
+    value = read_integer(raw, name)
+    return f.BY_NAME[name].default if value is None else value
+
+
+def _delivery_options(raw: Mapping, config: TaskConfig) -> None:
+    """Validity Period (SMS, WhatsApp), Smart Encoding (SMS), Status Callback URL."""
+    if config.action in (f.SMS, f.WHATSAPP):
+        config.validity_period = read_integer(raw, "validity_period")
+    if config.action == f.SMS:
+        config.smart_encoding = bool(read_boolean(raw, "smart_encoding"))
+    config.status_callback_url = _callback_url(raw)
+
+
+def _callback_url(raw: Mapping) -> Optional[str]:
+    name = "status_callback_url"
+    value = read_text(raw, name)
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme.lower() == "https" and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced [ in the host
+        valid = False
+    if not valid or any(ch.isspace() for ch in value):
+        problem = "{} is not an https:// URL".format(show(value))
+        raise ValidationError(label(name), problem)
+    return value

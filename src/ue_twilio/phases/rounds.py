@@ -1,0 +1,156 @@
+"""The sending rounds of a run: send, settle lost answers, resend at most once.
+
+A round sends to its recipients at once (dispatcher.py). A recipient whose
+answer was lost is looked up at Twilio (reconcile.py): found, it is queued;
+absent on two looks, it is sent once more in the next round; otherwise it
+stays UNKNOWN and is never resent. A rerun with Resend Policy 'unsent_only'
+first settles what an earlier run left unknown the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import List, Optional, Sequence
+
+from ..engine.dispatcher import Dispatcher
+from ..engine.params import request_builder
+from ..engine.reconcile import ABSENT, Reconciler, match_for
+from ..models import RecipientResult, ReplyKind, Status
+from .run import Context, Run, Sending
+
+# How often a recipient whose answer was lost, and whom Twilio has no record
+# of, is sent again within one run.
+MAX_RESENDS = 1
+
+
+def send(
+    context: Context,
+    run: Run,
+    indices: Optional[Sequence[int]] = None,
+    sending: Optional[Sending] = None,
+) -> Sending:
+    """Send, then settle every lost answer at Twilio; resend what is absent.
+
+    A recipient is sent at most 1 + MAX_RESENDS times, and sent again only
+    after two looks at Twilio's list found nothing it could have created.
+    """
+    sending = sending or Sending()
+    cancel = context.cancel
+    if indices is None:
+        earlier = _settle_earlier(context, run)
+        indices = sorted([*run.pending, *earlier]) if earlier else run.pending
+    for round_number in range(MAX_RESENDS + 1):
+        _round(context, run, indices, sending)
+        if sending.stopped or cancel.is_set():
+            break
+        absent = _reconcile(context, run, indices)
+        if not absent:
+            break
+        if round_number == MAX_RESENDS:
+            run.give_up(absent, MAX_RESENDS + 1)
+            break
+        run.log.info(
+            "Sending once more to %d recipient(s) that Twilio has no record of.",
+            len(absent),
+        )
+        run.forget(absent)
+        indices = absent
+    sending.cancelled = sending.cancelled or cancel.is_set()
+    return sending
+
+
+def _round(
+    context: Context, run: Run, indices: Sequence[int], sending: Sending
+) -> None:
+    resource, build = request_builder(run.config)
+    resend = run.resend
+
+    calls = run.calls if run.config.is_voice else None  # to hang up on cancel
+
+    def send(to: str):
+        reply = context.client.create(resource, build(to))
+        if reply.kind == ReplyKind.OK:
+            resend.mark_queued(to)
+            if calls is not None:
+                calls.add(reply.sid, to)
+        return reply
+
+    def settle(position: int, result: RecipientResult) -> None:
+        # At once, so the placeholder goes as soon as its result exists
+        # (100,000 recipients must not be held twice).
+        run.results[indices[position]] = result
+
+    base = run.counts_outside(indices)
+    dispatcher = Dispatcher(
+        send,
+        [run.config.recipients[i] for i in indices],
+        run.config.max_concurrent,
+        run.log,
+        context.settings,
+        lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
+        on_result=settle,
+    )
+    context.cancel.watch(dispatcher)
+    for index, result in zip(indices, dispatcher.run()):
+        run.results[index] = result
+        if result.status == Status.UNKNOWN:
+            resend.mark_unknown(result.to)
+    sending.absorb(dispatcher)
+
+
+def _settle_earlier(context: Context, run: Run) -> List[int]:
+    """A rerun: look up what an earlier run left unknown before sending.
+
+    Found: skipped like any recipient that run queued. Absent: sent now.
+    A failed lookup: stays unknown and is not sent (it may exist).
+    """
+    earlier = run.resend.unknown_indices()
+    since = run.resend.unknown_since
+    if not earlier or since is None or context.cancel.is_set():
+        return []
+    run.log.info(
+        "Resend Policy: asking Twilio about %d recipient(s) an earlier run left "
+        "unknown.",
+        len(earlier),
+    )
+    verdicts = _reconciler(context, run, since).settle(
+        [run.config.recipients[i] for i in earlier]
+    )
+    return run.settle_earlier(earlier, verdicts)
+
+
+def _reconciler(context: Context, run: Run, since: float) -> Reconciler:
+    settings = context.settings
+    return Reconciler(
+        context.client,
+        run.config,
+        match_for(run.config, since),
+        context.cancel.event,
+        run.log,
+        time.monotonic() + settings.reconcile_delay + settings.reconcile_budget,
+        run.config.max_concurrent,
+        (settings.reconcile_delay, settings.reconcile_recheck),
+    )
+
+
+def _reconcile(context: Context, run: Run, indices: Sequence[int]) -> List[int]:
+    """Look up this round's lost answers; return the UNKNOWN ones surely absent.
+
+    Queued recipients whose 201 carried no readable SID are looked up too,
+    for their SID only (delivery tracking needs it); they are never resent.
+    """
+    unknown = [i for i in indices if run.results[i].needs_lookup]
+    if not unknown:
+        return []
+    run.log.info(
+        "Asking Twilio about %d recipient(s) whose answer was lost.", len(unknown)
+    )
+    verdicts = _reconciler(context, run, run.started).settle(
+        [run.config.recipients[i] for i in unknown]
+    )
+    run.apply(unknown, verdicts)
+    return [
+        i
+        for i, v in zip(unknown, verdicts)
+        if v.state == ABSENT and run.results[i].status == Status.UNKNOWN
+    ]
