@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from ue_twilio import Settings, Task
+from ue_twilio.engine.cancel import Cancel
 from ue_twilio.engine.listing import Listing
-from ue_twilio.engine.tracking import Tracker
+from ue_twilio.engine.tracking import Tracker, TrackSettings
 from ue_twilio.models import RecipientResult, Reply, ReplyKind, Status
 from ue_twilio.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from ue_twilio.transport.client import TwilioClient
@@ -207,7 +208,7 @@ def track_measured(url: str, sids: Sequence[str], rounds: int, listing: bool):
     client = TwilioClient(
         DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Settings(api_url=url)
     )
-    cancel = threading.Event()
+    cancel = Cancel()
     fetched = [0]
 
     def fetch(sid: str) -> Reply:
@@ -219,10 +220,8 @@ def track_measured(url: str, sids: Sequence[str], rounds: int, listing: bool):
 
     results = [RecipientResult("+1", Status.QUEUED, sid=sid) for sid in sids]
     lists = _Rounds(client, time.time() - 3600, rounds, cancel) if listing else None
-    tracker = Tracker(
-        fetch, results, False, 600.0, 10, quiet_logger(), cancel,
-        poll_first=0.5, poll_max=0.5, listing=lists,
-    )  # fmt: skip
+    settings = TrackSettings(False, 600.0, 10, poll_first=0.5, poll_max=0.5)
+    tracker = Tracker(fetch, results, settings, quiet_logger(), cancel, lists)
     start, wall, cpu = time.time(), time.perf_counter(), time.process_time()
     tracker.run()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -22,11 +22,15 @@ import threading
 
 from universal_extension import ExtensionResult, UniversalExtension
 
-from ue_twilio import Settings, Task
-from ue_twilio.commands.check import COMMAND, check_connection
-from ue_twilio.commands.senders import COMMAND as LIST_SENDERS
-from ue_twilio.commands.senders import list_senders
-from ue_twilio.output.outcome import crash_outcome
+from ue_twilio import (
+    LIST_SENDERS,
+    TEST_CONNECTION,
+    Settings,
+    Task,
+    check_connection,
+    crash_outcome,
+    list_senders,
+)
 
 try:
     from universal_extension import logger
@@ -89,10 +93,10 @@ class Extension(UniversalExtension):
         if task is not None:
             task.cancel()
 
-    @dynamic_command(COMMAND)
+    @dynamic_command(TEST_CONNECTION)
     def test_connection(self, fields):
         """Template command: fetch the Account with these credentials and proxy."""
-        return _command_result(check_connection, fields, COMMAND)
+        return _command_result(check_connection, fields, TEST_CONNECTION)
 
     @dynamic_command(LIST_SENDERS)
     def list_senders(self, fields):

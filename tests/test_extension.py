@@ -16,7 +16,7 @@ import pytest
 from support import agent, runner
 from support.runner import fields_for, run_cli
 from ue_twilio.engine.dispatcher import MAX_RATE_LIMIT_RETRIES
-from ue_twilio.output.outcome import PARTIAL
+from ue_twilio.output.verdict import PARTIAL
 
 THREE = "+15558675310, +15005550001, +15558675312"
 UNSENT_ONLY = {"resend_policy": ["unsent_only"]}

@@ -13,41 +13,69 @@ first use (PEP 562), so importing ``ue_twilio.inputs`` to validate fields does
 not import ``requests``.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from ._version import EXTENSION_NAME, __version__
 from .exceptions import (
     AuthenticationError,
     AuthorizationError,
+    Cancelled,
     TwilioConnectionError,
     TwilioTaskError,
     ValidationError,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
+if _TYPE_CHECKING:  # pragma: no cover
+    from .commands.check import COMMAND as TEST_CONNECTION
     from .commands.check import check_connection
+    from .commands.senders import COMMAND as LIST_SENDERS
     from .commands.senders import list_senders
+    from .engine.cancel import Cancel
+    from .inputs.fields import SMS, VOICE, WHATSAPP
+    from .inputs.files import read_descriptor, read_regular_file
+    from .inputs.readers import is_empty, read_credential
     from .inputs.settings import Settings
+    from .models import Snapshot
     from .output.outcome import Outcome, crash_outcome
     from .phases.task import Task, early_outcome
 
-# name -> module that defines it, imported when the name is first read
+# name -> (module that defines it, its name there), imported when first read
 _LAZY = {
-    "Outcome": "output.outcome",
-    "crash_outcome": "output.outcome",
-    "Settings": "inputs.settings",
-    "Task": "phases.task",
-    "early_outcome": "phases.task",
-    "check_connection": "commands.check",
-    "list_senders": "commands.senders",
+    "Cancel": ("engine.cancel", "Cancel"),
+    "LIST_SENDERS": ("commands.senders", "COMMAND"),
+    "Outcome": ("output.outcome", "Outcome"),
+    "SMS": ("inputs.fields", "SMS"),
+    "Settings": ("inputs.settings", "Settings"),
+    "Snapshot": ("models", "Snapshot"),
+    "TEST_CONNECTION": ("commands.check", "COMMAND"),
+    "Task": ("phases.task", "Task"),
+    "VOICE": ("inputs.fields", "VOICE"),
+    "WHATSAPP": ("inputs.fields", "WHATSAPP"),
+    "check_connection": ("commands.check", "check_connection"),
+    "crash_outcome": ("output.outcome", "crash_outcome"),
+    "early_outcome": ("phases.task", "early_outcome"),
+    "is_empty": ("inputs.readers", "is_empty"),
+    "list_senders": ("commands.senders", "list_senders"),
+    "read_credential": ("inputs.readers", "read_credential"),
+    "read_descriptor": ("inputs.files", "read_descriptor"),
+    "read_regular_file": ("inputs.files", "read_regular_file"),
 }
 
 __all__ = [
     "EXTENSION_NAME",
+    "LIST_SENDERS",
+    "SMS",
+    "TEST_CONNECTION",
+    "VOICE",
+    "WHATSAPP",
     "AuthenticationError",
     "AuthorizationError",
+    "Cancel",
+    "Cancelled",
     "Outcome",
     "Settings",
+    "Snapshot",
     "Task",
     "TwilioConnectionError",
     "TwilioTaskError",
@@ -56,17 +84,21 @@ __all__ = [
     "check_connection",
     "crash_outcome",
     "early_outcome",
+    "is_empty",
     "list_senders",
+    "read_credential",
+    "read_descriptor",
+    "read_regular_file",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+def __getattr__(name: str) -> _Any:
+    where = _LAZY.get(name)
+    if where is None:
         raise AttributeError("module 'ue_twilio' has no attribute {!r}".format(name))
     import importlib
 
-    value = getattr(importlib.import_module("." + module, __name__), name)
+    value = getattr(importlib.import_module("." + where[0], __name__), where[1])
     globals()[name] = value
     return value
 

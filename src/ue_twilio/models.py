@@ -172,6 +172,16 @@ class RecipientResult:
             )
         return entry
 
+    def replace(self, **changes: Any) -> RecipientResult:
+        """A copy with ``changes``: a result that crossed threads is replaced,
+        never mutated (tracking, hang-up, fallback and output make copies)."""
+        copy = RecipientResult.__new__(RecipientResult)
+        for name in self.__slots__:
+            setattr(copy, name, changes.pop(name, getattr(self, name)))
+        if changes:
+            raise TypeError("no such field: {}".format(", ".join(changes)))
+        return copy
+
     @property
     def needs_lookup(self) -> bool:
         """Its answer was lost: Twilio's list must say what became of it."""

@@ -13,7 +13,7 @@ import pytest
 from support.events import journal_reaches
 from support.runner import cli_env, fields_for, record, run_cli
 from support.servers import wait_until
-from ue_twilio.output.outcome import PARTIAL
+from ue_twilio.output.verdict import PARTIAL
 
 CLI = [sys.executable, "-m", "ue_twilio"]
 

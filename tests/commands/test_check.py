@@ -6,13 +6,12 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from support import runner
 from support.runner import cli_env
-from ue_twilio import Settings
+from ue_twilio import Cancel, Settings
 from ue_twilio.commands.check import check_connection
 
 SUCCESS = "SUCCESS: Connected to Twilio; the account (ue-twilio sandbox) is active."
@@ -194,7 +193,7 @@ def test_rate_limited_check_is_retried(sandbox):
 
 
 def test_a_cancel_before_the_request_sends_nothing(sandbox):
-    cancel = threading.Event()
+    cancel = Cancel()
     cancel.set()
     with runner.captured_log() as (logger, stream):
         settings = Settings(api_url=sandbox.url)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ue_twilio.engine.ratelimit import (
-    MAX_BACKOFF,
-    AdaptiveLimiter,
-    backoff_delay,
-)
+from ue_twilio.engine.ratelimit import AdaptiveLimiter
 
 
 class Clock:
@@ -141,16 +137,3 @@ def test_a_pause_ends_by_itself():
     thread.start()
     thread.join(5)
     assert not thread.is_alive() and finished and finished[0] is not None
-
-
-def test_backoff_honours_retry_after():
-    assert backoff_delay(1, 3.0) == 3.0
-    assert backoff_delay(7, 0.0) == 0.0
-
-
-def test_backoff_is_exponential_with_jitter_and_capped():
-    for attempt in range(1, 12):
-        ceiling = min(MAX_BACKOFF, 0.1 * 2 ** (attempt - 1))
-        delays = {backoff_delay(attempt, None) for _ in range(50)}
-        assert all(ceiling / 2 <= d <= ceiling for d in delays)
-        assert len(delays) > 1  # jittered: workers do not retry in lockstep

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -264,3 +265,51 @@ def test_rerun_never_sends_an_earlier_unknown_it_could_not_look_up(sandbox, tmp_
     assert "not sent again" in first_entry["error_message"]
     posts = [e for e in _posts(sandbox) if e.params["To"] == ["+15558675310"]]
     assert len(posts) == 1
+
+
+def test_a_cancel_does_not_wait_behind_a_slow_lookup(sandbox):
+    """Twilio's list hangs; a cancel ends the lookup at once (the recipient
+    stays undecided: cancelled) while that request is still unanswered. It
+    used to wait for the request or the 60 s lookup budget, beyond the
+    agent's 10 s cancel window."""
+    from support.events import WAIT
+    from support.mock_transport import Answer, client_for
+    from ue_twilio.engine.cancel import Cancel
+    from ue_twilio.engine.reconcile import (
+        UNDECIDED,
+        LookupPlan,
+        Reconciler,
+        match_for,
+    )
+    from ue_twilio.inputs.config import parse
+
+    asked, release = threading.Event(), threading.Event()
+
+    def slow_list(request):
+        asked.set()
+        release.wait(WAIT)
+        return Answer(200, {"messages": []})
+
+    client, _ = client_for(slow_list)
+    config = parse(fields_for(sandbox, recipients="+15558675310"))
+    cancel = Cancel()
+    plan = LookupPlan(time.monotonic() + 600.0, 1)
+    reconciler = Reconciler(client, config, match_for(config, 0.0), cancel, plan)
+    verdicts = []
+    looking = threading.Thread(
+        target=lambda: verdicts.extend(reconciler.settle(["+15558675310"])),
+        daemon=True,
+    )
+    try:
+        looking.start()
+        assert asked.wait(WAIT), "no lookup"
+        cancel.set()
+        looking.join(WAIT)
+        ended_first = not looking.is_alive() and not release.is_set()
+    finally:
+        release.set()
+        client.close()
+    assert ended_first, "the cancel waited behind the slow lookup"
+    assert [(v.state, v.problem) for v in verdicts] == [
+        (UNDECIDED, "the lookup at Twilio was cancelled")
+    ]

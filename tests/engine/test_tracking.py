@@ -11,9 +11,10 @@ from support.mock_transport import Answer, client_for, path, rate_limited
 from support.runner import fields_for, run_cli
 from support.tasks import run_live, statuses
 from ue_twilio import Settings
-from ue_twilio.engine.tracking import GET_EACH_UP_TO, Tracker
+from ue_twilio.engine.cancel import Cancel
+from ue_twilio.engine.tracking import GET_EACH_UP_TO, Tracker, TrackSettings
 from ue_twilio.models import RecipientResult, Status
-from ue_twilio.output.outcome import PARTIAL
+from ue_twilio.output.verdict import PARTIAL
 
 GOOD = "+15558675310"
 UNDELIVERED = "+15005550011"  # message undelivered / call no-answer
@@ -237,12 +238,9 @@ def _alone(client, timeout, cancelled, log=None):
     tracker = Tracker(
         lambda sid: client.fetch("Messages", sid),
         results,
-        False,
-        timeout=timeout,
-        max_concurrent=2,
-        log=log or quiet_logger("tracker"),
-        cancelled=cancelled,
-        poll_first=0.1,
+        TrackSettings(False, timeout, 2, poll_first=0.1),
+        log or quiet_logger("tracker"),
+        cancelled,
     )
     return tracker, results
 
@@ -250,23 +248,23 @@ def _alone(client, timeout, cancelled, log=None):
 def test_tracker_alone_stops_at_its_timeout():
     client, transport = client_for(_still_sent)
     try:
-        tracker, results = _alone(client, 0.6, threading.Event())
+        tracker, _ = _alone(client, 0.6, Cancel())
         report = tracker.run()
     finally:
         client.close()
     assert (report.delivered, report.undelivered, report.pending) == (0, 3, 3)
-    assert {r.error_message for r in results} == {
+    assert {r.error_message for r in tracker.results} == {
         "no final status within the delivery timeout of 0.6 s; last status: sent"
     }
     fetched = {path(r).rsplit("/", 1)[1] for r in transport.requests}
-    assert fetched == {r.sid + ".json" for r in results}
+    assert fetched == {r.sid + ".json" for r in tracker.results}
 
 
 def test_tracker_alone_ends_at_a_cancel():
     """Every look answers 429 with Retry-After 30 s; a cancel during that
-    pause (as Task.cancel does: the event, then the wake-up) ends tracking at
-    once, not at the next look nor at the 600 s timeout."""
-    cancel = threading.Event()
+    pause ends tracking at once, not at the next look nor at the 600 s
+    timeout."""
+    cancel = Cancel()
     after_cancel = []
 
     def handler(request):
@@ -284,7 +282,6 @@ def test_tracker_alone_ends_at_a_cancel():
         thread.start()
         assert backing_off.wait(WAIT)
         cancel.set()
-        tracker.cancel()
         thread.join(WAIT)
     finally:
         client.close()
@@ -292,7 +289,7 @@ def test_tracker_alone_ends_at_a_cancel():
     (report,) = reports
     assert report.cancelled and report.pending == 3
     assert len(after_cancel) <= 2  # at most one already on its way per worker
-    assert {r.error_message for r in results} == {
+    assert {r.error_message for r in tracker.results} == {
         "delivery tracking was cancelled; last status: queued"
     }
 
@@ -315,3 +312,23 @@ def test_long_lists_keep_the_undelivered_in_the_output():
         "sent",
         "failed",
     ]
+
+
+def test_an_error_code_of_non_ascii_digits_is_no_number():
+    """Issue 20 item 9: ``"²".isdigit()`` is true but ``int("²")`` fails; the
+    tracker then retried the message until the timeout instead of reporting
+    Twilio's final status."""
+
+    def failed(request):
+        sid = path(request).rsplit("/", 1)[1][: -len(".json")]
+        body = {"sid": sid, "status": "failed", "error_code": "²"}
+        return Answer(200, dict(body, error_message="Unreachable"))
+
+    client, _ = client_for(failed)
+    try:
+        tracker, _ = _alone(client, 30.0, Cancel())
+        report = tracker.run()
+    finally:
+        client.close()
+    assert (report.delivered, report.undelivered, report.pending) == (0, 3, 0)
+    assert {(r.delivery, r.error_code) for r in tracker.results} == {("failed", None)}

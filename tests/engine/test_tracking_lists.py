@@ -16,8 +16,9 @@ from support.events import WAIT, when_answered
 from support.runner import fields_for
 from support.tasks import run_live, statuses
 from ue_twilio import Settings
+from ue_twilio.engine.cancel import Cancel
 from ue_twilio.engine.listing import Listing
-from ue_twilio.engine.tracking import GET_EACH_UP_TO, Tracker
+from ue_twilio.engine.tracking import GET_EACH_UP_TO, Tracker, TrackSettings
 from ue_twilio.models import RecipientResult, Status
 from ue_twilio.transport.client import TwilioClient
 
@@ -220,19 +221,15 @@ class _Direct:
         return RecipientResult(to, Status.QUEUED, sid=reply.sid)
 
     def track(self, cancel=None, timeout=30) -> Tracker:
-        tracker = Tracker(
+        settings = TrackSettings(False, timeout, 4, poll_first=0.3, poll_max=0.6)
+        return Tracker(
             lambda sid: self.client.fetch("Messages", sid),
             self.results,
-            False,
-            timeout=timeout,
-            max_concurrent=4,
-            log=logging.getLogger("ue_twilio.test.lists"),
-            cancelled=cancel or threading.Event(),
-            poll_first=0.3,
-            poll_max=0.6,
-            listing=self.listing,
+            settings,
+            logging.getLogger("ue_twilio.test.lists"),
+            cancel or Cancel(),
+            self.listing,
         )
-        return tracker
 
 
 def test_a_list_page_failing_mid_way_is_tried_again(sandbox):
@@ -247,17 +244,17 @@ def test_a_list_page_failing_mid_way_is_tried_again(sandbox):
     finally:
         direct.client.close()
     assert (report.delivered, report.undelivered, report.pending) == (35, 0, 0)
-    assert {r.delivery for r in direct.results} == {"delivered"}
+    assert {r.delivery for r in tracker.results} == {"delivered"}
+    assert {r.delivery for r in direct.results} == {None}  # replaced, not mutated
     later_pages = [e for e in _lists(sandbox) if "PageToken" in e.params]
     assert [e.status for e in later_pages[:3]] == [500, 0, 429]
     assert all(e.params["PageSize"] == ["10"] for e in _lists(sandbox))
     assert tracker.rounds >= 2
 
 
-def _cancel_after_a_round(sandbox, direct: _Direct, wake: bool):
-    """Run the tracker; once a list round was answered, set the cancel event
-    (and, with ``wake``, call Tracker.cancel as Task.cancel does)."""
-    cancel = threading.Event()
+def _cancel_after_a_round(sandbox, direct: _Direct):
+    """Run the tracker; once a list round was answered, set the cancel."""
+    cancel = Cancel()
     tracker = direct.track(cancel, timeout=600)
     listed = when_answered(sandbox, lambda: _lists(sandbox))
     reports = []
@@ -266,8 +263,6 @@ def _cancel_after_a_round(sandbox, direct: _Direct, wake: bool):
         thread.start()
         assert listed.wait(WAIT), "no list round"
         cancel.set()
-        if wake:
-            tracker.cancel()
         thread.join(WAIT)
     finally:
         direct.client.close()
@@ -278,13 +273,5 @@ def _cancel_after_a_round(sandbox, direct: _Direct, wake: bool):
 
 def test_cancel_wakes_the_tracker_between_rounds(sandbox):
     direct = _Direct(sandbox, 15, status_interval=1000.0)
-    report = _cancel_after_a_round(sandbox, direct, wake=True)
-    assert report.cancelled and report.pending == 15
-
-
-def test_a_cancel_event_alone_ends_tracking_at_the_next_wake(sandbox):
-    """Whoever only sets the event (no Tracker.cancel) still stops it: the
-    workers see it at their next due poll and the supervisor is told."""
-    direct = _Direct(sandbox, 15, status_interval=1000.0)
-    report = _cancel_after_a_round(sandbox, direct, wake=False)
+    report = _cancel_after_a_round(sandbox, direct)
     assert report.cancelled and report.pending == 15

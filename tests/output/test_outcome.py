@@ -11,8 +11,13 @@ from ue_twilio import Settings
 from ue_twilio.commands.check import check_connection
 from ue_twilio.exceptions import AuthenticationError, TwilioConnectionError
 from ue_twilio.models import RecipientResult, Status
-from ue_twilio.output import outcome
+from ue_twilio.output import outcome, verdict
 from ue_twilio.output.echo import ECHO_KEYS
+
+
+def _verdict(results, error=None, cancelled=False, undelivered=0):
+    facts = verdict.Facts(results, error, cancelled, undelivered=undelivered)
+    return tuple(verdict.decide(facts))
 
 
 def _results(*statuses):
@@ -34,25 +39,25 @@ def _results(*statuses):
     ],
 )
 def test_verdict_table(statuses, expected_code):
-    code, status = outcome.verdict(_results(*statuses))
+    code, status = _verdict(_results(*statuses))
     assert code == expected_code
     if code == 0:
-        assert status == outcome.SUCCESS
+        assert status == verdict.SUCCESS
     elif code == 21:
-        assert status == outcome.PARTIAL
+        assert status == verdict.PARTIAL
     else:
         assert status.startswith("FAIL: No message could be queued. +15550000000")
 
 
 def test_run_wide_error_wins_over_counts():
     error = AuthenticationError("Twilio error 20003: Authenticate")
-    code, status = outcome.verdict(_results(Status.QUEUED, Status.FAILED), error)
+    code, status = _verdict(_results(Status.QUEUED, Status.FAILED), error)
     assert code == 2
     assert status == (
         "AUTHENTICATION_ERROR: Account cannot be authenticated. "
         "Twilio error 20003: Authenticate."
     )
-    assert outcome.verdict(_results(Status.QUEUED), TwilioConnectionError("x"))[0] == 10
+    assert _verdict(_results(Status.QUEUED), TwilioConnectionError("x"))[0] == 10
 
 
 @pytest.mark.parametrize("queued,expected", [(True, 21), (False, 1)])
@@ -60,10 +65,10 @@ def test_cancel_is_21_with_something_queued_else_1(queued, expected):
     statuses = (
         (Status.QUEUED, Status.NOT_SENT) if queued else (Status.FAILED, Status.NOT_SENT)
     )
-    code, status = outcome.verdict(_results(*statuses), cancelled=True)
+    code, status = _verdict(_results(*statuses), cancelled=True)
     assert code == expected
     if queued:  # exit 21 always carries the seed's text; details go to STDERR
-        assert status == outcome.PARTIAL
+        assert status == verdict.PARTIAL
     else:
         assert status == (
             "FAIL: Task was cancelled: 0 queued, 2 failed (0 unknown, 1 not sent)."
@@ -71,13 +76,11 @@ def test_cancel_is_21_with_something_queued_else_1(queued, expected):
 
 
 def test_undelivered_turns_success_into_22_but_not_a_partial_failure():
-    assert outcome.verdict(_results(Status.QUEUED, Status.QUEUED), undelivered=1) == (
+    assert _verdict(_results(Status.QUEUED, Status.QUEUED), undelivered=1) == (
         22,
-        outcome.NOT_DELIVERED,
+        verdict.NOT_DELIVERED,
     )
-    assert (
-        outcome.verdict(_results(Status.QUEUED, Status.FAILED), undelivered=1)[0] == 21
-    )
+    assert _verdict(_results(Status.QUEUED, Status.FAILED), undelivered=1)[0] == 21
 
 
 def test_stats_keep_the_seed_keys_and_add_up():
@@ -99,9 +102,9 @@ def test_stats_keep_the_seed_keys_and_add_up():
 
 
 def test_a_run_with_only_unknown_recipients_is_not_a_success():
-    code, text = outcome.verdict(_results(Status.UNKNOWN))
+    code, text = _verdict(_results(Status.UNKNOWN))
     assert code == 1 and text.startswith("FAIL: No message could be queued.")
-    assert outcome.verdict(_results(Status.QUEUED, Status.UNKNOWN))[0] == 21
+    assert _verdict(_results(Status.QUEUED, Status.UNKNOWN))[0] == 21
 
 
 def test_long_lists_keep_only_problems_and_at_most_the_limit(monkeypatch):

@@ -31,7 +31,7 @@ from support import runner
 from support.runner import cli_env, fields_for
 from support.servers import wait_until
 from ue_twilio import Settings
-from ue_twilio.output.outcome import PARTIAL
+from ue_twilio.output.verdict import PARTIAL
 
 AGENT_CANCEL_WINDOW = 10.0
 GRACE = Settings().cancel_grace

@@ -14,9 +14,8 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from ..exceptions import TwilioTaskError
-from ..output.outcome import crash_outcome
-from ..phases.task import early_outcome
+from ue_twilio import TwilioTaskError, crash_outcome, early_outcome
+
 from .commands import Signals, emit
 from .parser import build_parser
 

@@ -13,14 +13,22 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
-from ..exceptions import Cancelled, ValidationError
-from ..inputs.fields import SMS, VOICE, WHATSAPP
-from ..inputs.files import read_descriptor, read_regular_file
-from ..inputs.readers import is_empty, read_credential
-from ..inputs.settings import Settings
-from ..models import Snapshot
-from ..output.outcome import Outcome
-from ..phases.task import Task
+from ue_twilio import (
+    SMS,
+    VOICE,
+    WHATSAPP,
+    Cancel,
+    Cancelled,
+    Outcome,
+    Settings,
+    Snapshot,
+    Task,
+    ValidationError,
+    is_empty,
+    read_credential,
+    read_descriptor,
+    read_regular_file,
+)
 
 ACTIONS = {"sms": SMS, "whatsapp": WHATSAPP, "voice": VOICE}
 FIELDS_OPTION = "--fields"
@@ -124,13 +132,13 @@ def _voice_fields(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def check(args: argparse.Namespace, signals: Signals) -> int:
-    from ..commands.check import check_connection
+    from ue_twilio import check_connection
 
     return _command(check_connection, args, signals)
 
 
 def senders(args: argparse.Namespace, signals: Signals) -> int:
-    from ..commands.senders import list_senders
+    from ue_twilio import list_senders
 
     return _command(list_senders, args, signals)
 
@@ -141,7 +149,7 @@ def _command(command, args: argparse.Namespace, signals: Signals) -> int:
     fields = _credential_fields(args)
     if args.fields:
         fields = _fill_gaps(_load_fields(args.fields), fields)
-    cancel = threading.Event()
+    cancel = Cancel()
     signals.on_cancel = cancel.set
     logger = _stderr_logger(args.log_level)
     outcome = command(fields, _settings(args), logger, cancel)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..inputs.settings import Settings
-from ..phases.task import Task
+from ue_twilio import Settings, Task
+
 from ..sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
 
 DEMO_FIELDS = {

@@ -11,10 +11,10 @@ at once: exit 1, like a send cancelled before it sent anything.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from ..engine.ratelimit import backoff_delay
+from ..engine.cancel import Cancel
+from ..engine.retry import COMMAND
 from ..exceptions import Cancelled, TwilioTaskError, ValidationError, sentence
 from ..inputs.account import TwilioAccount, read_account
 from ..inputs.proxy import ProxyConfig, ignored_proxy_notices, parse_proxy
@@ -25,11 +25,9 @@ from ..output.logsafe import SafeLog
 from ..output.outcome import Outcome, envelope
 from ..redact import redactor_for, redactor_for_raw, scrub_tree
 
-MAX_ATTEMPTS = 3
-
 # work(account, proxy, settings, log, cancel) -> (status description, result)
 Work = Callable[
-    [TwilioAccount, Optional[ProxyConfig], Settings, SafeLog, threading.Event],
+    [TwilioAccount, Optional[ProxyConfig], Settings, SafeLog, Cancel],
     Tuple[str, Dict[str, Any]],
 ]
 
@@ -41,10 +39,10 @@ def run_command(
     failed_result: Dict[str, Any],
     settings: Optional[Settings] = None,
     logger: Optional[logging.Logger] = None,
-    cancel: Optional[threading.Event] = None,
+    cancel: Optional[Cancel] = None,
 ) -> Outcome:
     """Never raises; a TwilioTaskError from ``work`` becomes its exit code."""
-    cancel = cancel if cancel is not None else threading.Event()
+    cancel = cancel if cancel is not None else Cancel()
     settings = settings or Settings.from_env()
     logger = logger or logging.getLogger("ue_twilio")
     raw = raw_fields if isinstance(raw_fields, Mapping) else {}
@@ -77,20 +75,24 @@ def run_command(
     return Outcome(exit_code, status, scrub_tree(output, redactor), status)
 
 
-def get_patiently(request: Callable[[], Reply], cancel: threading.Event) -> Reply:
-    """One GET; a 429 is retried twice after a backoff (run-wide errors raise).
+def get_patiently(request: Callable[[], Reply], cancel: Cancel) -> Reply:
+    """One GET; a 429 is retried as the COMMAND policy allows (twice), after
+    a backoff (run-wide errors raise).
 
     Raises Cancelled instead of sending once ``cancel`` is set; the backoff
     waits on it, so a cancel ends the wait at once.
     """
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    retry = COMMAND
+    while True:
         if cancel.is_set():
             raise Cancelled()
         reply = request()
-        if reply.kind != ReplyKind.RATE_LIMITED or attempt == MAX_ATTEMPTS:
-            break
-        cancel.wait(backoff_delay(attempt, reply.retry_after))
-    return reply
+        if reply.kind != ReplyKind.RATE_LIMITED:
+            return reply
+        retry = retry.increment(reply.retry_after)
+        if retry.is_exhausted():
+            return reply
+        retry.sleep(cancel)
 
 
 def require_ok(reply: Reply, what: str) -> Dict[str, Any]:

@@ -10,12 +10,14 @@ works too (the account then comes from the Account SID field).
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from ..engine.cancel import Cancel
 from ..exceptions import AuthorizationError
 from ..inputs.account import TwilioAccount
+from ..inputs.proxy import ProxyConfig
 from ..inputs.settings import Settings
+from ..output.logsafe import SafeLog
 from ..output.outcome import Outcome
 from ..transport.client import open_client
 from .base import get_patiently, require_ok, run_command
@@ -28,7 +30,7 @@ def check_connection(
     raw_fields: Any,
     settings: Optional[Settings] = None,
     logger: Optional[logging.Logger] = None,
-    cancel: Optional[threading.Event] = None,
+    cancel: Optional[Cancel] = None,
 ) -> Outcome:
     """Never raises; returns the verdict as an Outcome like a send does.
     Setting ``cancel`` ends it at once (exit 1)."""
@@ -37,9 +39,13 @@ def check_connection(
 
 
 def _check(
-    account: TwilioAccount, proxy, settings: Settings, log, cancel: threading.Event
+    account: TwilioAccount,
+    proxy: Optional[ProxyConfig],
+    settings: Settings,
+    log: SafeLog,
+    cancel: Cancel,
 ) -> Tuple[str, Dict[str, Any]]:
-    client = open_client(account, settings, proxy=proxy, log=log)
+    client = open_client(account, settings, proxy=proxy, log=log)  # type: ignore[arg-type]
     try:
         reply = get_patiently(client.fetch_account, cancel)
     finally:

@@ -11,14 +11,16 @@ nothing; exit codes as Test Connection.
 from __future__ import annotations
 
 import logging
-import threading
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..engine.cancel import Cancel
 from ..inputs.account import TwilioAccount
+from ..inputs.proxy import ProxyConfig
 from ..inputs.regions import MESSAGING
 from ..inputs.settings import Settings
 from ..models import Reply
+from ..output.logsafe import SafeLog
 from ..output.outcome import Outcome
 from ..transport.client import TwilioClient, open_client
 from .base import get_patiently, require_ok, run_command
@@ -33,7 +35,7 @@ def list_senders(
     raw_fields: Any,
     settings: Optional[Settings] = None,
     logger: Optional[logging.Logger] = None,
-    cancel: Optional[threading.Event] = None,
+    cancel: Optional[Cancel] = None,
 ) -> Outcome:
     """Never raises; the numbers and services land in the Extension Output.
     Setting ``cancel`` ends it before its next request (exit 1)."""
@@ -42,10 +44,14 @@ def list_senders(
 
 
 def _list(
-    account: TwilioAccount, proxy, settings: Settings, log, cancel: threading.Event
+    account: TwilioAccount,
+    proxy: Optional[ProxyConfig],
+    settings: Settings,
+    log: SafeLog,
+    cancel: Cancel,
 ) -> Tuple[str, Dict[str, Any]]:
-    api = open_client(account, settings, proxy=proxy, log=log)
-    messaging = open_client(account, settings, proxy=proxy, log=log, product=MESSAGING)
+    api = open_client(account, settings, proxy=proxy, log=log)  # type: ignore[arg-type]
+    messaging = open_client(account, settings, proxy=proxy, log=log, product=MESSAGING)  # type: ignore[arg-type]
     try:
         numbers, more_numbers = _collect(
             lambda: api.account_list("IncomingPhoneNumbers", PAGE_SIZE),
@@ -80,7 +86,7 @@ def _collect(
     client: TwilioClient,
     key: str,
     what: str,
-    cancel: threading.Event,
+    cancel: Cancel,
 ) -> Tuple[List[Dict[str, Any]], bool]:
     """Items of every page up to MAX_ITEMS; True when more were left unread."""
     items: List[Dict[str, Any]] = []

@@ -23,6 +23,17 @@ if TYPE_CHECKING:  # pragma: no cover - read by mypy only
 
         def next_page(self, reply: Reply) -> Optional[Reply]: ...
 
+    class Log(Protocol):
+        """Where the engine reports: a ``logging.Logger``, a ``SafeLog``."""
+
+        def debug(self, __msg: str, *args: object) -> None: ...
+
+        def info(self, __msg: str, *args: object) -> None: ...
+
+        def warning(self, __msg: str, *args: object) -> None: ...
+
+        def error(self, __msg: str, *args: object) -> None: ...
+
     class Api(Pages, Protocol):
         """Pages, plus the single-resource calls the engine makes."""
 

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Set
 
 from ..exceptions import RUN_WIDE_ERRORS, TwilioConnectionError, TwilioTaskError
 from ..inputs.settings import Settings
 from ..models import RecipientResult, Reply, ReplyKind, Status
-from .ratelimit import AdaptiveLimiter, backoff_delay
+from .cancel import Cancel
+from .ratelimit import AdaptiveLimiter
+from .retry import SEND, Retry
 from .workers import Crew
 
-MAX_RATE_LIMIT_RETRIES = 10
+if TYPE_CHECKING:
+    from .api import Log
+
+MAX_RATE_LIMIT_RETRIES = SEND.total
 # How often the live progress callback is offered the counts.
 PROGRESS_EVERY = 1.0
 
@@ -48,7 +53,7 @@ class Dispatcher:
         send: Callable[[str], Reply],
         recipients: Sequence[str],
         max_concurrent: int,
-        log,
+        log: Log,
         settings: Settings,
         on_progress: Optional[Callable[[Progress], None]] = None,
         on_result: Optional[Callable[[int, RecipientResult], None]] = None,
@@ -62,14 +67,14 @@ class Dispatcher:
         self._on_progress = on_progress
         self._on_result = on_result
         self._limiter = AdaptiveLimiter(max_concurrent)
-        self._halt = threading.Event()
+        self._halt = Cancel()  # the task's cancel, or a run-wide error
         self._lock = threading.Lock()
         self._next = 0
         self._logged = 0
         self._lines: List[tuple] = []
         self._writing = False
         self._frozen = False
-        self._in_flight = set()
+        self._in_flight: Set[int] = set()
         self._crew = Crew("ue-twilio-sender")
         self.progress = Progress(len(recipients))
         self.cancelled = False
@@ -116,7 +121,7 @@ class Dispatcher:
 
     def _process(self, index: int) -> None:
         to = self._recipients[index]
-        attempt = 0
+        retry = SEND
         while True:
             ticket = self._limiter.acquire(self._halt.is_set)
             if ticket is None:
@@ -130,13 +135,12 @@ class Dispatcher:
                 return
             with self._lock:  # not in flight while it waits: Twilio has nothing
                 self._in_flight.discard(index)
-            attempt += 1
-            if attempt > MAX_RATE_LIMIT_RETRIES:
-                self._record(index, _rate_limit_exhausted(to, reply))
+            retry = retry.increment(reply.retry_after)
+            if retry.is_exhausted():
+                self._record(index, _rate_limit_exhausted(to, reply, retry))
                 return
-            delay = backoff_delay(attempt, reply.retry_after)
-            self._log.debug("429 for %s, retry %d in %.2f s", to, attempt, delay)
-            if self._halt.wait(delay):
+            self._log.debug("429 for %s, retry %d", to, retry.attempt)
+            if not retry.sleep(self._halt):
                 return
 
     def _attempt(self, index: int, to: str, ticket: int) -> Optional[Reply]:
@@ -196,8 +200,11 @@ class Dispatcher:
     def _ready_lines(self) -> List[tuple]:
         """Failures in recipient order, as soon as the order allows."""
         results, lines = self._results, []
-        while self._logged < len(results) and results[self._logged] is not None:
-            lines.extend(_log_lines(results[self._logged]))
+        while self._logged < len(results):
+            result = results[self._logged]
+            if result is None:
+                break
+            lines.extend(_log_lines(result))
             self._logged += 1
         return lines
 
@@ -304,9 +311,9 @@ def _stopped_by(to: str, exc: TwilioTaskError) -> RecipientResult:
     return RecipientResult(to, state, error_message=exc.description)
 
 
-def _rate_limit_exhausted(to: str, reply: Reply) -> RecipientResult:
+def _rate_limit_exhausted(to: str, reply: Reply, retry: Retry) -> RecipientResult:
     message = "still rate limited after {} retries: {}".format(
-        MAX_RATE_LIMIT_RETRIES, reply.error_message or "Too Many Requests"
+        retry.total, reply.error_message or "Too Many Requests"
     )
     return RecipientResult(
         to, Status.FAILED, error_code=reply.error_code, error_message=message

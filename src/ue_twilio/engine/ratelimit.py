@@ -3,19 +3,17 @@
 Twilio's concurrency limit is per account and unpublished, so it is found by
 probing: additive increase, multiplicative decrease, applied once per
 congestion event (a 429 for a request sent before the last decrease is old
-news and does not shrink the window again).
+news and does not shrink the window again). How long one request waits
+before it is tried again is the retry policy's (retry.py).
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from typing import Callable, Optional
 
 DECREASE = 0.7
-BASE_BACKOFF = 0.1
-MAX_BACKOFF = 5.0
 
 
 class AdaptiveLimiter:
@@ -84,11 +82,3 @@ class AdaptiveLimiter:
                 self._limit = max(1.0, shrunk)
             if retry_after:
                 self._pause_until = max(self._pause_until, self._clock() + retry_after)
-
-
-def backoff_delay(attempt: int, retry_after: Optional[float]) -> float:
-    """Retry-After when Twilio gave one, else capped exponential with full jitter."""
-    if retry_after is not None:
-        return retry_after
-    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * (2 ** (attempt - 1)))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto

@@ -43,8 +43,9 @@ from typing import (
 from ..exceptions import TwilioTaskError
 from ..inputs.config import TaskConfig
 from ..models import Reply, ReplyKind
+from .cancel import Cancel
 from .params import recipient_address, sender_address
-from .ratelimit import backoff_delay
+from .retry import LOOKUP
 from .workers import Crew
 
 if TYPE_CHECKING:
@@ -121,30 +122,35 @@ def match_for(config: TaskConfig, since: float) -> Match:
     return Match("Messages", sender, service, body, since)
 
 
+class LookupPlan(NamedTuple):
+    """When a reconciliation must end, how wide it runs, when it looks."""
+
+    deadline: float
+    workers: int
+    pauses: Sequence[float] = (0.0,)
+    clock: Callable[[], float] = time.monotonic
+
+
 class Reconciler:
-    """Looks up many recipients concurrently, bounded in time; stops on halt."""
+    """Looks up many recipients concurrently, bounded in time; a cancel ends
+    it at once, also while a request is still unanswered."""
 
     def __init__(
         self,
         client: Pages,
         config: TaskConfig,
         match: Match,
-        halted: threading.Event,
-        log,
-        deadline: float,
-        workers: int,
-        pauses: Sequence[float] = (0.0,),
-        clock: Callable[[], float] = time.monotonic,
+        cancel: Cancel,
+        plan: LookupPlan,
     ) -> None:
         self._client = client
         self._config = config
         self._match = match
-        self._halted = halted
-        self._log = log
-        self._deadline = deadline
-        self._workers = max(1, workers)
-        self._pauses = pauses
-        self._clock = clock
+        self._halted = cancel
+        self._deadline = plan.deadline
+        self._workers = max(1, plan.workers)
+        self._pauses = plan.pauses
+        self._clock = plan.clock
 
     def settle(self, numbers: List[str]) -> List[Verdict]:
         """Look after each pause; only what every look missed ends ABSENT.
@@ -185,7 +191,7 @@ class Reconciler:
 
         crew = Crew("ue-twilio-reconcile")
         crew.start(min(self._workers, len(numbers)), work)
-        crew.idle.wait(max(self._deadline - self._clock(), 0.0))
+        crew.wait(max(self._deadline - self._clock(), 0.0), self._halted)
         undecided = Verdict(UNDECIDED, problem=self._why_undecided())
         return [verdict or undecided for verdict in verdicts]
 
@@ -235,7 +241,7 @@ class Reconciler:
 
     def _get(self, request: Callable[[], Optional[Reply]]) -> Optional[Reply]:
         """One page, waiting out a 429 while time remains."""
-        attempt = 0
+        retry = LOOKUP
         while True:
             if self._stopped():
                 raise _LookupFailed(self._why_undecided())
@@ -248,8 +254,9 @@ class Reconciler:
                         reply.error_message or reply.http_status
                     )
                 )
-            attempt += 1
-            self._halted.wait(backoff_delay(attempt, reply.retry_after))
+            retry = retry.increment(reply.retry_after)
+            if not retry.sleep(self._halted, self._deadline, self._clock):
+                raise _LookupFailed(self._why_undecided())
 
 
 class _LookupFailed(Exception):
@@ -263,14 +270,14 @@ def _rows(page: Reply, resource: str) -> List[Mapping]:
     return [row for row in rows if isinstance(row, Mapping)]
 
 
-def _text(value) -> Optional[str]:
+def _text(value: object) -> Optional[str]:
     """Bodies compared as Twilio stores them: line ends and outer blanks vary."""
     if not isinstance(value, str):
         return None
     return value.replace("\r\n", "\n").strip()
 
 
-def _timestamp(value) -> Optional[float]:
+def _timestamp(value: object) -> Optional[float]:
     if not isinstance(value, str):
         return None
     try:

@@ -1,4 +1,5 @@
-"""The task's verdict: exit code, status description and Extension Output.
+"""The Extension Output: its envelope, counts and recipients (verdict.py
+decides the exit code and status description).
 
 The Extension Output keeps every key of the seed document (never renamed or
 removed) and adds ``msg_not_sent_count`` and per-recipient results.
@@ -12,7 +13,6 @@ from itertools import islice
 from typing import Any, Dict, List, Mapping, Optional
 
 from .._version import EXTENSION_NAME, __version__
-from ..exceptions import TwilioTaskError, sentence
 from ..models import (
     DELIVERED_STATUSES,
     FINE_STATES,
@@ -24,13 +24,8 @@ from ..models import (
     count_queued,
 )
 from .echo import blank_echo
+from .verdict import crashed
 
-SUCCESS = "SUCCESS: Task executed successfully."
-PARTIAL = (
-    "FAIL: Some messages were not possible to be queued. "
-    "Check STDERR for more information."
-)
-NOT_DELIVERED = "FAIL: Not all messages were delivered."
 RECIPIENT_DETAIL_LIMIT = 10000
 
 
@@ -50,55 +45,6 @@ class Outcome:
         except UnicodeEncodeError:
             text = json.dumps(self.output, indent=2, ensure_ascii=True)
         return text
-
-
-def verdict(
-    results: List[RecipientResult],
-    error: Optional[TwilioTaskError] = None,
-    cancelled: bool = False,
-    undelivered: int = 0,
-    delivered: Optional[int] = None,
-):
-    """Return (exit code, status description) for what happened.
-
-    ``undelivered`` > 0 (only possible with Wait For Delivery) turns a full
-    success into exit 22; ``delivered`` adds the count to a cancel message.
-    """
-    queued = count_queued(results)
-    if error is not None:
-        return error.exit_code, error.status_description
-    if cancelled:
-        if queued:  # the seed's text for 21, always; the details go to STDERR
-            return 21, PARTIAL
-        return 1, sentence("FAIL: " + cancel_details(results, delivered))
-    if queued == len(results):
-        return (22, NOT_DELIVERED) if undelivered else (0, SUCCESS)
-    if queued:
-        return 21, PARTIAL
-    return 1, sentence("FAIL: No message could be queued. " + _first_failure(results))
-
-
-def cancel_details(
-    results: List[RecipientResult], delivered: Optional[int] = None
-) -> str:
-    """What a cancel left behind, for STDERR and for exit 1's status."""
-    queued = count_queued(results)
-    text = "Task was cancelled: {} queued, {} failed ({} unknown, {} not sent)".format(
-        queued,
-        count_failed(results),
-        count(results, Status.UNKNOWN),
-        count(results, Status.NOT_SENT),
-    )
-    if delivered is not None:
-        text += ", {} delivered".format(delivered)
-    return text
-
-
-def _first_failure(results: List[RecipientResult]) -> str:
-    for result in results:
-        if result.status not in QUEUED_STATES:
-            return "{}: {}".format(result.to, result.describe_failure())
-    return "Nothing was sent."
 
 
 def stats(
@@ -228,7 +174,7 @@ def summary_line(
 def crash_outcome(exc: BaseException) -> Outcome:
     """The last resort of a front end: still an exit code and valid output,
     with every key of ``invocation.fields`` (all null: nothing is known)."""
-    status = sentence("FAIL: Unexpected error: {}".format(type(exc).__name__))
+    exit_code, status = crashed(exc)
     result = {"stats": stats([]), "recipients": []}
-    output = build_output(1, status, blank_echo(), result)
-    return Outcome(1, status, output, status)
+    output = build_output(exit_code, status, blank_echo(), result)
+    return Outcome(exit_code, status, output, status)

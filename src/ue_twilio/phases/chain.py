@@ -13,11 +13,12 @@ a run-wide error they stay NOT_SENT, as in any run.
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
-from ..engine.tracking import log_report
-from ..models import DeliveryReport, RecipientResult, Status, count_queued
-from ..output.outcome import NOT_DELIVERED, SUCCESS
+from ..inputs.config import TaskConfig
+from ..models import DeliveryReport, RecipientResult, Status
+from ..output.delivery_log import log_report
+from ..output.logsafe import SafeLog
 from . import rounds
 from .delivery import follow
 from .run import Context, Run, Sending
@@ -36,9 +37,7 @@ def call_until_answered(context: Context, run: Run) -> Tuple[Sending, DeliveryRe
         rounds.send(context, run, [index], sending)
         if sending.stopped or cancel.is_set():
             break
-        report = follow(
-            context, run, [run.results[index]], chain.call_timeout(), CHAIN_POLL_MAX
-        )
+        report = follow(context, run, [index], chain.call_timeout(), CHAIN_POLL_MAX)
         chain.followed(index, report)
         if report.error is not None or report.cancelled:
             break
@@ -53,22 +52,27 @@ def call_until_answered(context: Context, run: Run) -> Tuple[Sending, DeliveryRe
 class CallChain:
     """The order, the time budget and the verdict of one chain of calls."""
 
-    def __init__(self, config, log, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        config: TaskConfig,
+        log: SafeLog,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._log = log
         self._clock = clock
         self._timeout = float(config.delivery_timeout)
         self._deadline = clock() + self._timeout
-        self._per_call = float(
-            config.answer_timeout + config.call_max_duration + CALL_MARGIN
-        )
-        self._pending: List[int] = []
+        # A chain is a voice run: both are set (config.py fills their defaults).
+        answer, longest = config.answer_timeout or 0, config.call_max_duration or 0
+        self._per_call = float(answer + longest + CALL_MARGIN)
+        self._pending: Sequence[int] = []
         self._next = 0
         self._reports: List[DeliveryReport] = []
         self._why_stopped: Optional[str] = None
         self.answered: Optional[int] = None
 
     def calls(
-        self, pending: List[int], results: List[RecipientResult]
+        self, pending: Sequence[int], results: List[RecipientResult]
     ) -> Iterator[int]:
         """The recipients to call, in order, while nobody answered and time remains."""
         self._pending = pending
@@ -136,15 +140,3 @@ class CallChain:
             merged.error = merged.error or part.error
             merged.not_delivered.extend(part.not_delivered)
         return merged
-
-
-def chain_verdict(
-    results: List[RecipientResult], report: Optional[DeliveryReport]
-) -> Optional[Tuple[int, str]]:
-    """0 when a person answered, 22 when calls were placed and nobody did;
-    None (the usual verdict: nothing could be queued) when no call was placed."""
-    if report is not None and report.delivered:
-        return 0, SUCCESS
-    if count_queued(results):
-        return 22, NOT_DELIVERED
-    return None

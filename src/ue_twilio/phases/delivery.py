@@ -7,13 +7,14 @@ and gives the Extension Output its delivery counts.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, Optional, Sequence
 
 from ..engine.listing import Listing, listing_for
-from ..engine.tracking import Tracker, delivery_counts, log_report
+from ..engine.tracking import Tracker, TrackSettings
 from ..inputs import voice
 from ..inputs.config import TaskConfig
-from ..models import DeliveryReport, RecipientResult, Status, count
+from ..models import DeliveryReport, Status, count
+from ..output.delivery_log import delivery_counts, log_report
 from .run import Context, Run, Sending
 
 
@@ -31,8 +32,9 @@ def track(context: Context, run: Run, sending: Sending) -> Optional[DeliveryRepo
         queued,
     )
     listing = listing_for(context.client, config, run.started)
+    everyone = range(len(run.results))
     report = follow(
-        context, run, run.results, float(config.delivery_timeout), listing=listing
+        context, run, everyone, float(config.delivery_timeout), listing=listing
     )
     log_report(report, float(config.delivery_timeout), run.log)
     return report
@@ -41,31 +43,38 @@ def track(context: Context, run: Run, sending: Sending) -> Optional[DeliveryRepo
 def follow(
     context: Context,
     run: Run,
-    results: List[RecipientResult],
+    indices: Sequence[int],
     timeout: float,
     poll_max: Optional[float] = None,
     listing: Optional[Listing] = None,
 ) -> DeliveryReport:
-    """Follow the queued ``results`` to their final status (Tracker);
-    with a ``listing``, many of them by rounds of Twilio's list."""
+    """Follow the queued results at ``indices`` to their final status
+    (Tracker), then put the tracker's copies in their place; with a
+    ``listing``, many of them by rounds of Twilio's list."""
     config, settings = run.config, context.settings
     resource = "Calls" if config.is_voice else "Messages"
-    tracker = Tracker(
-        lambda sid: context.client.fetch(resource, sid),
-        results,
+    track_settings = TrackSettings(
         config.is_voice,
         timeout,
         config.max_concurrent,
-        run.log,
-        context.cancel.event,
-        on_progress=lambda: run.offer_tracking(tracker),
         poll_first=settings.poll_first,
         poll_max=min(settings.poll_max, poll_max or settings.poll_max),
         answer_problem=voice.answer_problem(config.answering_machine),
-        listing=listing,
+        on_progress=lambda: run.offer_tracking(tracker),
     )
-    context.cancel.watch(tracker)
-    return tracker.run()
+    followed = [run.results[i] for i in indices]
+    tracker = Tracker(
+        lambda sid: context.client.fetch(resource, sid),
+        followed,
+        track_settings,
+        run.log,
+        context.cancel,
+        listing,
+    )
+    report = tracker.run()
+    for index, result in zip(indices, tracker.results):
+        run.results[index] = result
+    return report
 
 
 def delivery_stats(

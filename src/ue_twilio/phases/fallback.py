@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, List, Optional
 
+from ..inputs.config import TaskConfig
 from ..inputs.fields import RESEND_ALL, SMS
 from ..ledger.state import ResendState
 from ..models import QUEUED_STATES, Channel, DeliveryReport, RecipientResult, Status
@@ -51,16 +52,19 @@ def text_unanswered(
 
 
 def unanswered(results: List[RecipientResult], report: DeliveryReport) -> List[int]:
-    """Indices, in recipient order, of those to text."""
-    not_reached = {id(result) for result in report.not_delivered}
+    """Indices, in recipient order, of those to text: a call Twilio refused,
+    or a queued call the report lists as not delivered, matched by its SID
+    (a call queued without a readable SID is followed and never delivered)."""
+    not_reached = {result.sid for result in report.not_delivered}
     return [
         index
         for index, result in enumerate(results)
-        if id(result) in not_reached or result.status == Status.FAILED
+        if result.status == Status.FAILED
+        or (result.status == Status.QUEUED and result.sid in not_reached)
     ]
 
 
-def sms_config(config, numbers: List[str]):
+def sms_config(config: TaskConfig, numbers: List[str]) -> TaskConfig:
     """The TaskConfig of the fallback: an SMS run to ``numbers``."""
     return dataclasses.replace(
         config,
@@ -80,11 +84,11 @@ def sms_config(config, numbers: List[str]):
 def link(
     calls: List[RecipientResult], indices: List[int], texts: List[RecipientResult]
 ) -> List[RecipientResult]:
-    """Tag each SMS with its channel and the call it backs up."""
-    for index, text in zip(indices, texts):
-        text.channel = Channel.SMS
-        text.fallback_for = calls[index].sid
-    return texts
+    """Each SMS tagged with its channel and the call it backs up (copies)."""
+    return [
+        text.replace(channel=Channel.SMS, fallback_for=calls[index].sid)
+        for index, text in zip(indices, texts)
+    ]
 
 
 def counts(texts: Optional[List[RecipientResult]]) -> Dict[str, Any]:

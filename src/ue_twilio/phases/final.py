@@ -7,27 +7,24 @@ SMS fallback, resend record) into them.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
-from ..inputs import voice
 from ..inputs.fields import SMS, VOICE, WHATSAPP
-from ..models import DeliveryReport, RecipientResult, Status
+from ..models import Channel, DeliveryReport, RecipientResult, Status
 from ..output.echo import echo_config
 from ..output.encoding import message_facts
 from ..output.logsafe import LIST_LIMIT, SafeLog
 from ..output.outcome import (
     Outcome,
     build_output,
-    cancel_details,
     recipients_detail,
     stats,
     summary_line,
-    verdict,
 )
+from ..output.verdict import Facts, cancel_details, decide
 from ..prices import totals
 from ..redact import Redactor, scrub_tree
 from . import fallback
-from .chain import chain_verdict
 from .delivery import delivery_stats
 from .run import Run, Sending
 
@@ -44,7 +41,7 @@ def final_outcome(
 ) -> Outcome:
     """The Outcome of a run that got as far as sending (or tried to)."""
     config, results = run.config, run.results
-    exit_code, status = _verdict(run, sending, report, cancelled)
+    exit_code, status = decide(_facts(run, sending, report, cancelled))
     status = redactor(status)
     if cancelled:
         delivered = report.delivered if report is not None else None
@@ -60,21 +57,18 @@ def final_outcome(
     return Outcome(exit_code, status, output, summary)
 
 
-def _verdict(
+def _facts(
     run: Run, sending: Sending, report: Optional[DeliveryReport], cancelled: bool
-) -> Tuple[int, str]:
-    """(exit code, status): a call chain that ran its course has its own."""
-    results = run.results
-    exit_code, status = verdict(
-        results,
+) -> Facts:
+    """What verdict.py decides on."""
+    return Facts(
+        run.results,
         sending.error,
         cancelled,
-        undelivered=report.undelivered if report is not None else 0,
         delivered=report.delivered if report is not None else None,
+        undelivered=report.undelivered if report is not None else 0,
+        chained=run.config.chained,
     )
-    if run.config.chained and sending.error is None and not cancelled:
-        exit_code, status = chain_verdict(results, report) or (exit_code, status)
-    return exit_code, status
 
 
 def _counts(run: Run, report: Optional[DeliveryReport]) -> Dict[str, Any]:
@@ -104,8 +98,8 @@ def _result(
     result: Dict[str, Any] = {"stats": counts}
     if cancelled:
         result["cancelled"] = True
-    if config.is_voice:
-        voice.mark_calls(results)
+    if config.is_voice:  # entries say they are calls: copies, not the run's
+        results = [r.replace(channel=Channel.CALL) for r in results]
     result.update(recipients_detail(results, priced=report is not None))
     if run.fallback:
         result["recipients"].extend(recipients_detail(run.fallback)["recipients"])

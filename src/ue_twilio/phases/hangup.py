@@ -16,7 +16,8 @@ import threading
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from ..engine.ratelimit import backoff_delay
+from ..engine.cancel import Cancel
+from ..engine.retry import HANG_UP
 from ..engine.workers import Crew
 from ..models import (
     CALL_DELIVERED,
@@ -25,6 +26,7 @@ from ..models import (
     ReplyKind,
     Status,
 )
+from ..output.logsafe import SafeLog
 from ..transport.client import TwilioClient
 
 HANGUP_BUDGET = 3.0
@@ -70,7 +72,7 @@ class HangUp:
     def __init__(
         self,
         client: TwilioClient,
-        log,
+        log: SafeLog,
         workers: int,
         budget: float = HANGUP_BUDGET,
         clock: Callable[[], float] = time.monotonic,
@@ -114,8 +116,11 @@ class HangUp:
         return done
 
     def _cancel_one(self, sid: str, to: str) -> str:
-        """The call's status afterwards, or a sentence saying why it is unknown."""
-        attempt = 0
+        """The call's status afterwards, or a sentence saying why it is unknown.
+
+        The hang-up runs because of a cancel, so no cancel interrupts it: its
+        429 waits end only at the budget's deadline."""
+        retry, never = HANG_UP, Cancel()
         while True:
             try:
                 reply = self._client.update("Calls", sid, CANCEL_PARAMS)
@@ -125,11 +130,9 @@ class HangUp:
                 return reply.status or "not hung up: Twilio's answer had no status"
             if reply.kind != ReplyKind.RATE_LIMITED:
                 return "not hung up: {}".format(reply.describe_error())
-            attempt += 1
-            delay = backoff_delay(attempt, reply.retry_after)
-            if self._clock() + delay >= self._deadline:
+            retry = retry.increment(reply.retry_after)
+            if not retry.sleep(never, self._deadline, self._clock):
                 return "not hung up: still rate limited (429)"
-            time.sleep(delay)
 
     def _report(self, calls: List[Tuple[str, str]], done: Dict[str, str]) -> None:
         """STDERR: what was cancelled, what was left alone, what is unknown."""
@@ -159,10 +162,10 @@ _ENDED_OR_LIVE = _ENDED - {CANCELED} | {"in-progress"}
 
 
 def mark_hung_up(results: List[RecipientResult], outcomes: Dict[str, str]) -> None:
-    """Entries of cancelled calls show ``canceled`` as their status."""
-    for result in results:
+    """Entries of cancelled calls show ``canceled`` as their status (replaced)."""
+    for index, result in enumerate(results):
         if result.sid is not None and outcomes.get(result.sid) == CANCELED:
-            result.delivery = CANCELED
+            results[index] = result.replace(delivery=CANCELED)
 
 
 def _listing(calls: List[Tuple[str, str]]) -> str:

@@ -14,8 +14,8 @@ from typing import List, Optional, Sequence
 
 from ..engine.dispatcher import Dispatcher
 from ..engine.params import request_builder
-from ..engine.reconcile import ABSENT, Reconciler, match_for
-from ..models import RecipientResult, ReplyKind, Status
+from ..engine.reconcile import ABSENT, LookupPlan, Reconciler, match_for
+from ..models import RecipientResult, Reply, ReplyKind, Status
 from .run import Context, Run, Sending
 
 # How often a recipient whose answer was lost, and whom Twilio has no record
@@ -67,7 +67,7 @@ def _round(
 
     calls = run.calls if run.config.is_voice else None  # to hang up on cancel
 
-    def send(to: str):
+    def send(to: str) -> Reply:
         reply = context.client.create(resource, build(to))
         if reply.kind == ReplyKind.OK:
             resend.mark_queued(to)
@@ -90,8 +90,12 @@ def _round(
         lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
         on_result=settle,
     )
-    context.cancel.watch(dispatcher)
-    for index, result in zip(indices, dispatcher.run()):
+    unsubscribe = context.cancel.on_set(dispatcher.cancel)
+    try:
+        settled = dispatcher.run()
+    finally:
+        unsubscribe()
+    for index, result in zip(indices, settled):
         run.results[index] = result
         if result.status == Status.UNKNOWN:
             resend.mark_unknown(result.to)
@@ -121,15 +125,13 @@ def _settle_earlier(context: Context, run: Run) -> List[int]:
 
 def _reconciler(context: Context, run: Run, since: float) -> Reconciler:
     settings = context.settings
-    return Reconciler(
-        context.client,
-        run.config,
-        match_for(run.config, since),
-        context.cancel.event,
-        run.log,
+    plan = LookupPlan(
         time.monotonic() + settings.reconcile_delay + settings.reconcile_budget,
         run.config.max_concurrent,
         (settings.reconcile_delay, settings.reconcile_recheck),
+    )
+    return Reconciler(
+        context.client, run.config, match_for(run.config, since), context.cancel, plan
     )
 
 

@@ -2,16 +2,16 @@
 
 ``Run`` holds who is sent to and one result per recipient; each phase
 (rounds.py, delivery.py, chain.py, fallback.py) replaces results, never adds
-or drops one. ``Context`` is what every phase works with: the client, the
-settings and the task's ``Cancel``.
+or drops one, and never mutates one. ``Context`` is what every phase works
+with: the client, the settings and the task's ``Cancel`` (engine/cancel.py).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
+from ..engine.cancel import Cancel
 from ..engine.dispatcher import Dispatcher
 from ..engine.reconcile import ABSENT, FOUND, UNDECIDED, Verdict
 from ..engine.tracking import Tracker
@@ -29,34 +29,9 @@ from ..models import (
     count_queued,
 )
 from ..output.live import LiveReporter
+from ..output.logsafe import SafeLog
 from ..transport.client import TwilioClient
 from .hangup import CallLedger
-
-
-class Cancel:
-    """The task's cancel: an event every phase reads, and the part running
-    now (a Dispatcher or a Tracker), woken when the cancel comes."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self._part: Any = None
-
-    def is_set(self) -> bool:
-        return self.event.is_set()
-
-    def set(self) -> None:
-        """The event first, then a wake-up for the part running now (its waits
-        sleep until woken); any thread, any number of times."""
-        self.event.set()
-        part = self._part
-        if part is not None:
-            part.cancel()
-
-    def watch(self, part: Any) -> None:
-        """``part`` runs next: a cancel wakes it, one that came already stops it."""
-        self._part = part
-        if self.event.is_set():
-            part.cancel()
 
 
 class Context(NamedTuple):
@@ -90,7 +65,13 @@ class Run:
     sent yet); each phase replaces entries, never adds or drops one.
     """
 
-    def __init__(self, config: TaskConfig, resend: ResendState, log, on_progress):
+    def __init__(
+        self,
+        config: TaskConfig,
+        resend: ResendState,
+        log: SafeLog,
+        on_progress: Optional[Callable[[Snapshot], None]],
+    ) -> None:
         self.config = config
         self.resend = resend
         self.log = log
@@ -135,8 +116,10 @@ class Run:
                     found.sid,
                 )
             elif found.state == UNDECIDED and result.status == Status.UNKNOWN:
-                result.error_message = "{}; {}; not sent again".format(
-                    result.error_message, found.problem
+                self.results[index] = result.replace(
+                    error_message="{}; {}; not sent again".format(
+                        result.error_message, found.problem
+                    )
                 )
 
     def forget(self, indices: List[int]) -> None:

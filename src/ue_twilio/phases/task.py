@@ -11,14 +11,15 @@ Live progress goes to ``on_progress`` at most once a second.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
+from ..engine.cancel import Cancel
 from ..exceptions import TwilioTaskError
 from ..inputs import config as config_module
 from ..inputs.config import TaskConfig
 from ..inputs.settings import Settings
 from ..ledger.state import ResendState
-from ..models import RecipientResult, Snapshot, Status
+from ..models import DeliveryReport, RecipientResult, Snapshot, Status
 from ..output.echo import echo_config, echo_raw
 from ..output.encoding import message_facts, warn_ucs2
 from ..output.logsafe import SafeLog
@@ -28,7 +29,7 @@ from ..transport.client import open_client
 from . import chain, delivery, fallback, rounds
 from .final import final_outcome
 from .hangup import HangUp, mark_hung_up
-from .run import Cancel, Context, Run
+from .run import Context, Run, Sending
 
 
 class Task:
@@ -110,7 +111,7 @@ class Task:
             self._settings,
             proxy=config.proxy,
             pool_size=config.max_concurrent,
-            log=log,
+            log=log,  # type: ignore[arg-type]  # a SafeLog: transport types it
         )
         context = Context(client, self._settings, self._cancel)
         try:
@@ -129,7 +130,9 @@ class Task:
         )
         return final_outcome(run, sending, report, cancelled, log, redactor)
 
-    def _calls_or_messages(self, context: Context, run: Run):
+    def _calls_or_messages(
+        self, context: Context, run: Run
+    ) -> Tuple[Sending, Optional[DeliveryReport]]:
         """(sending, delivery report): a call chain, or everyone at once."""
         if run.config.chained:
             return chain.call_until_answered(context, run)
