@@ -139,8 +139,9 @@ class Dispatcher:
             if retry.is_exhausted():
                 self._record(index, _rate_limit_exhausted(to, reply, retry))
                 return
-            self._log.debug("429 for %s, retry %d", to, retry.attempt)
-            if not retry.sleep(self._halt):
+            delay = retry.backoff()
+            self._log.debug("429 for %s, retry %d in %.2f s", to, retry.attempt, delay)
+            if not retry.sleep(self._halt, delay=delay):
                 return
 
     def _attempt(self, index: int, to: str, ticket: int) -> Optional[Reply]:

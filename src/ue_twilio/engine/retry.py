@@ -56,11 +56,13 @@ class Retry(NamedTuple):
         cancel: Cancel,
         deadline: Optional[float] = None,
         clock: Callable[[], float] = time.monotonic,
+        delay: Optional[float] = None,
     ) -> bool:
         """Wait the backoff; True when the loop may retry. False at once when
         the wait would end at or after ``deadline`` (no point waiting for a
-        retry that cannot happen), or when the cancel came during the wait."""
-        delay = self.backoff()
+        retry that cannot happen), or when the cancel came during the wait.
+        ``delay``: a backoff drawn already (to log it), else a new one."""
+        delay = self.backoff() if delay is None else delay
         if deadline is not None and clock() + delay >= deadline:
             return False
         return not cancel.wait(delay)
