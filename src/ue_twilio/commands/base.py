@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ..engine.cancel import Cancel
 from ..engine.retry import COMMAND
-from ..exceptions import Cancelled, TwilioTaskError, ValidationError, sentence
+from ..exceptions import Cancelled, TwilioTaskError, ValidationError
 from ..inputs.account import TwilioAccount, read_account
 from ..inputs.proxy import ProxyConfig, ignored_proxy_notices, parse_proxy
 from ..inputs.settings import Settings
@@ -23,6 +23,7 @@ from ..models import Reply, ReplyKind
 from ..output.echo import echo_command
 from ..output.logsafe import SafeLog
 from ..output.outcome import Outcome, envelope
+from ..output.verdict import EXIT_SUCCESS, crashed
 from ..redact import redactor_for, redactor_for_raw, scrub_tree
 
 # work(account, proxy, settings, log, cancel) -> (status description, result)
@@ -62,12 +63,11 @@ def run_command(
         for notice in ignored_proxy_notices(raw_fields):
             log.warning(notice)
         status, result = work(account, proxy, settings, log, cancel)
-        exit_code = 0
+        exit_code = EXIT_SUCCESS
     except TwilioTaskError as exc:
         exit_code, status = exc.exit_code, exc.status_description
     except Exception as exc:  # noqa: BLE001 - the command must always answer
-        exit_code = 1
-        status = sentence("FAIL: Unexpected error: {}".format(type(exc).__name__))
+        exit_code, status = crashed(exc)
     status = redactor(status)
     if exit_code != 0:
         log.error(status)
