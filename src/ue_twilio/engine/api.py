@@ -3,7 +3,9 @@
 The engine (listing, reconciliation, tracking) pages through Twilio's lists
 but must not import the transport: it is handed an object with these
 methods (the transport's ``TwilioClient``, a test's stand-in) and only ever
-sees ``Reply`` values. The protocol exists for the type checker alone, so the
+sees ``Reply`` values; likewise it logs through any ``Log`` (a
+``logging.Logger``, the output layer's scrubbing ``SafeLog``). The protocols
+exist for the type checker alone, so the
 agent's Python 3.7 (which has no ``typing.Protocol``) never evaluates it.
 """
 
