@@ -8,7 +8,7 @@ import pytest
 
 from support.events import WAIT
 from ue_twilio.engine.cancel import Cancel
-from ue_twilio.engine.retry import COMMAND, MAX_BACKOFF, SEND, Retry
+from ue_twilio.engine.retry import COMMAND, FLOOR, MAX_BACKOFF, SEND, Retry
 from ue_twilio.engine.schedule import Polling
 from ue_twilio.engine.workers import Crew
 
@@ -38,13 +38,12 @@ def test_backoff_honours_retry_after():
 
 def test_retry_after_zero_still_backs_off():
     """Issue 20 item 11: ``Retry-After: 0`` gave 10 retries with no pause.
-    The floor is half the exponential step, so ten retries wait 13 s."""
-    retry, waited = SEND, 0.0
+    Every retry now waits at least the floor, one backoff step (0.1 s)."""
+    retry = SEND
     for _ in range(SEND.total):
         retry = retry.increment(0.0)
-        assert retry.backoff() >= 0.05
-        waited += retry.backoff()
-    assert waited >= 13.0
+        assert retry.backoff() == FLOOR == 0.1
+    assert retry.increment(0.04).backoff() == FLOOR
 
 
 def test_backoff_is_exponential_with_jitter_and_capped():

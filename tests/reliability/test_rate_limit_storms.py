@@ -101,8 +101,8 @@ def test_without_a_usable_retry_after_backoff_is_capped_exponential(sandbox, hea
     assert [n for _, n, _ in retries] == [1, 2, 3, 4]
     for _, attempt, delay in retries:
         ceiling = min(5.0, 0.1 * 2 ** (attempt - 1))
-        if header == "-5":  # a negative Retry-After means "now"
-            assert delay == 0.0
+        if header == "-5":  # a negative Retry-After means "now": the floor
+            assert delay == 0.1
         else:
             assert ceiling / 2 - 0.01 <= delay <= ceiling + 0.01
     times = _post_times(sandbox, "+15558675310")

@@ -20,6 +20,10 @@ from .cancel import Cancel
 
 BASE_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
+# The shortest wait before a retry, whatever Retry-After says: one backoff
+# step. ``Retry-After: 0`` then spaces ten retries over a second instead of
+# sending them as one burst that fails the recipient within milliseconds.
+FLOOR = BASE_BACKOFF
 # 2 ** 32 * BASE_BACKOFF is far above MAX_BACKOFF: a longer count changes
 # nothing but would overflow a float after about 1,000 attempts.
 MAX_EXPONENT = 32
@@ -42,14 +46,13 @@ class Retry(NamedTuple):
         return self.total is not None and self.attempt > self.total
 
     def backoff(self) -> float:
-        """Retry-After when Twilio gave one, else capped exponential with full
-        jitter; never under half the exponential step (the floor), so
-        ``Retry-After: 0`` cannot turn the retries into a burst."""
-        ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2.0 ** _exponent(self.attempt))
-        floor = ceiling / 2
+        """Retry-After when Twilio gave one (never under FLOOR: Twilio's hint
+        is honoured, a hint of "now" is not a burst), else capped exponential
+        with full jitter between half and all of the step."""
         if self.retry_after is not None:
-            return max(self.retry_after, floor)
-        return random.uniform(floor, ceiling)  # noqa: S311 - jitter, not crypto
+            return max(self.retry_after, FLOOR)
+        ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2.0 ** _exponent(self.attempt))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter
 
     def sleep(
         self,
