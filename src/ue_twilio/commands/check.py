@@ -39,11 +39,8 @@ def check_connection(
 def _check(
     account: TwilioAccount, proxy, settings: Settings, log, cancel: threading.Event
 ) -> Tuple[str, Dict[str, Any]]:
-    client = open_client(account, settings, proxy=proxy, log=log)
-    try:
+    with open_client(account, settings, proxy=proxy, log=log) as client:
         reply = get_patiently(client.fetch_account, cancel)
-    finally:
-        client.close()
     found = require_ok(reply, "the account")
     status = _judge(found)
     facts = {key: found.get(key) for key in ("friendly_name", "status", "type")}

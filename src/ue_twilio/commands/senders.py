@@ -44,9 +44,9 @@ def list_senders(
 def _list(
     account: TwilioAccount, proxy, settings: Settings, log, cancel: threading.Event
 ) -> Tuple[str, Dict[str, Any]]:
-    api = open_client(account, settings, proxy=proxy, log=log)
-    messaging = open_client(account, settings, proxy=proxy, log=log, product=MESSAGING)
-    try:
+    with open_client(account, settings, proxy=proxy, log=log) as api, open_client(
+        account, settings, proxy=proxy, log=log, product=MESSAGING
+    ) as messaging:
         numbers, more_numbers = _collect(
             lambda: api.account_list("IncomingPhoneNumbers", PAGE_SIZE),
             api,
@@ -63,9 +63,6 @@ def _list(
             "the Messaging Services",
             cancel,
         )
-    finally:
-        api.close()
-        messaging.close()
     result = {
         "phone_numbers": [_number(item) for item in numbers],
         "phone_numbers_truncated": more_numbers,

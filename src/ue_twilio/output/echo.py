@@ -13,7 +13,7 @@ before the numbers were validated).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, cast
 
 from ..exceptions import ValidationError
 from ..inputs import fields as f
@@ -249,4 +249,4 @@ def _integer(raw: Mapping, name: str) -> Optional[int]:
     value = raw.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return f.BY_NAME[name].default if is_empty(value) else None
+    return cast(Optional[int], f.BY_NAME[name].default) if is_empty(value) else None

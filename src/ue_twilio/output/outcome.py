@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._version import EXTENSION_NAME, __version__
 from ..exceptions import TwilioTaskError, sentence
@@ -58,7 +58,7 @@ def verdict(
     cancelled: bool = False,
     undelivered: int = 0,
     delivered: Optional[int] = None,
-):
+) -> Tuple[int, str]:
     """Return (exit code, status description) for what happened.
 
     ``undelivered`` > 0 (only possible with Wait For Delivery) turns a full
