@@ -174,7 +174,7 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     )
 
 
-def _sender(raw: Mapping, action: str) -> Tuple[str, List[str]]:
+def _sender(raw: Mapping[str, Any], action: str) -> Tuple[str, List[str]]:
     """The Sender, and a notice when its whatsapp: prefix was dropped."""
     given = _required_text(raw, "sender").strip()
     sender = _strip_whatsapp("sender", show(given), given, action)
@@ -195,7 +195,7 @@ def _sender(raw: Mapping, action: str) -> Tuple[str, List[str]]:
     raise ValidationError(label("sender"), problem)
 
 
-def _required_text(raw: Mapping, name: str) -> str:
+def _required_text(raw: Mapping[str, Any], name: str) -> str:
     value = read_text(raw, name)
     if value is None or not value.strip():
         raise ValidationError(label(name), "is required")
@@ -234,7 +234,7 @@ class _Numbers:
         self.action = action
         self.prefixed = 0
 
-    def listed(self, raw: Mapping) -> List[str]:
+    def listed(self, raw: Mapping[str, Any]) -> List[str]:
         name = "recipient_list"
         text = read_text(raw, name) or ""
         limit = _max_length(name)
@@ -348,7 +348,7 @@ def _check_text(message: str, action: str) -> None:
         raise ValidationError(label(name), problem)
 
 
-def _content_sid(raw: Mapping) -> Optional[str]:
+def _content_sid(raw: Mapping[str, Any]) -> Optional[str]:
     value = read_text(raw, "content_sid")
     if value is None or not value.strip():
         return None
@@ -359,7 +359,9 @@ def _content_sid(raw: Mapping) -> Optional[str]:
     return value
 
 
-def _content_variables(raw: Mapping, content_sid: Optional[str]) -> Optional[str]:
+def _content_variables(
+    raw: Mapping[str, Any], content_sid: Optional[str]
+) -> Optional[str]:
     name = "content_variables"
     value = read_text(raw, name)
     if value is None or not value.strip():
@@ -421,7 +423,7 @@ def _delivery_options(raw: Mapping[str, Any], action: str) -> _Delivery:
     return _Delivery(validity_period, smart_encoding, _callback_url(raw))
 
 
-def _callback_url(raw: Mapping) -> Optional[str]:
+def _callback_url(raw: Mapping[str, Any]) -> Optional[str]:
     name = "status_callback_url"
     value = read_text(raw, name)
     if value is None or not value.strip():

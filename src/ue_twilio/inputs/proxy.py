@@ -149,7 +149,7 @@ def _proxy_type_text(proxy_type: str) -> str:
     return dict(BY_NAME["proxy_type"].choices).get(proxy_type, proxy_type)
 
 
-def _parse_url(raw: Mapping, proxy_type: str) -> str:
+def _parse_url(raw: Mapping[str, Any], proxy_type: str) -> str:
     url = read_text(raw, "proxy")
     url = url.strip() if url else url
     if not url:
@@ -200,7 +200,7 @@ def check_bundle(path: str, cancelled: Cancel = None) -> None:
 
 
 def _parse_credentials(
-    raw: Mapping, proxy_type: str
+    raw: Mapping[str, Any], proxy_type: str
 ) -> Tuple[Optional[str], Optional[str]]:
     if proxy_type not in CREDENTIAL_PROXY_TYPES:
         return None, None
@@ -235,7 +235,7 @@ def parse_proxy(
     return ProxyConfig(proxy_type, url, bundle, user, password)
 
 
-def ignored_proxy_notices(raw_fields: Mapping) -> List[str]:
+def ignored_proxy_notices(raw_fields: Mapping[str, Any]) -> List[str]:
     """A Proxy without a Proxy Type (a fields file can say so, the form cannot)
     is not used: say so rather than connect directly without a word.
 

@@ -131,7 +131,7 @@ def answer_problem(
     return problem
 
 
-def _voice_name(raw: Mapping) -> Optional[str]:
+def _voice_name(raw: Mapping[str, Any]) -> Optional[str]:
     value = (read_text(raw, "voice_name") or "").strip()
     if not value:
         return None
@@ -141,7 +141,7 @@ def _voice_name(raw: Mapping) -> Optional[str]:
     raise ValidationError(label("voice_name"), problem)
 
 
-def _voice_language(raw: Mapping) -> Optional[str]:
+def _voice_language(raw: Mapping[str, Any]) -> Optional[str]:
     value = (read_text(raw, "voice_language") or "").strip()
     if not value:
         return None
