@@ -62,12 +62,13 @@ def totals(charges: Iterable[Optional[Charge]], is_call: bool) -> Dict[str, Any]
     """
     known = [c for c in charges if c is not None]
     priced = [c for c in known if c.price is not None]
+    prices = [c.price for c in known if c.price is not None]
     units = {c.price_unit for c in priced}
     total: Optional[str] = None
     unit: Optional[str] = None
     if priced and len(units) == 1 and None not in units:
         unit = units.pop()
-        total = str(sum((Decimal(c.price) for c in priced), Decimal(0)))
+        total = str(sum((Decimal(price) for price in prices), Decimal(0)))
     counts: Dict[str, Any] = {}
     if not is_call:
         segments = [c.num_segments for c in known if c.num_segments is not None]

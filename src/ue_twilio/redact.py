@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Set, Tuple
 from urllib.parse import quote, quote_plus
 
 MASK = "****"
@@ -27,12 +27,29 @@ MIN_SECRET_CHARS = 8
 MIN_ENCODED_CHARS = 16
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
 
+if TYPE_CHECKING:  # pragma: no cover - read by mypy only (no Protocol on 3.7)
+    from typing import Protocol  # novermin
+
+    class ProxyCredentials(Protocol):
+        """What the redactor needs of a proxy (``inputs.proxy.ProxyConfig``):
+        a leaf module names no layer above it."""
+
+        @property
+        def user(self) -> Optional[str]: ...
+
+        @property
+        def password(self) -> Optional[str]: ...
+
 
 class Redactor:
     """Replaces each form of a secret that cannot be ordinary text with ``****``."""
 
-    def __init__(self, secrets: Iterable[Optional[str]] = (), pairs=()) -> None:
-        forms = set()
+    def __init__(
+        self,
+        secrets: Iterable[Optional[str]] = (),
+        pairs: Iterable[Tuple[Optional[str], Optional[str]]] = (),
+    ) -> None:
+        forms: Set[str] = set()
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_CHARS:
                 forms.update(_forms(secret))
@@ -61,7 +78,7 @@ def mask_userinfo(text: str) -> str:
 _ERRORS = "surrogatepass"
 
 
-def _forms(secret: str) -> set:
+def _forms(secret: str) -> Set[str]:
     return {
         secret,
         quote(secret, safe="", errors=_ERRORS),
@@ -70,16 +87,18 @@ def _forms(secret: str) -> set:
     }
 
 
-def _basic_forms(user: str, password: str) -> set:
+def _basic_forms(user: str, password: str) -> Set[str]:
     raw = "{}:{}".format(user, password).encode("utf-8", _ERRORS)
     encoded = base64.b64encode(raw).decode("ascii")
     return {encoded, encoded.rstrip("=")}
 
 
-def redactor_for(account_sid: str, auth_token: str, proxy=None) -> Redactor:
+def redactor_for(
+    account_sid: str, auth_token: str, proxy: Optional[ProxyCredentials] = None
+) -> Redactor:
     """Scrubs the token and the proxy password, raw and inside Basic headers."""
-    secrets = [auth_token]
-    pairs = [(account_sid, auth_token)]
+    secrets: List[Optional[str]] = [auth_token]
+    pairs: List[Tuple[Optional[str], Optional[str]]] = [(account_sid, auth_token)]
     if proxy is not None and proxy.password:
         secrets.append(proxy.password)
         pairs.append((proxy.user, proxy.password))
@@ -90,7 +109,7 @@ def redactor_for_raw(raw: Any) -> Redactor:
     """Before validation: every string in a credential field may be a secret."""
     if not isinstance(raw, Mapping):
         return Redactor()
-    secrets = []
+    secrets: List[Optional[str]] = []
     for name in ("twilio_credentials", "proxy_credentials"):
         nested = raw.get(name)
         values = [raw.get(name + ".password"), raw.get(name + ".token")]

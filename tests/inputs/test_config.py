@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from support.runner import fields_for, run_task
+from ue_twilio.exceptions import ValidationError
+from ue_twilio.inputs import config
 
 SID = "AC" + "0123456789abcdef" * 2
 
@@ -312,3 +316,34 @@ def test_a_proxy_without_a_proxy_type_is_ignored_with_a_warning(sandbox):
     assert run.rc == 0  # sent directly, as before
     assert "Proxy: ignored because Proxy Type is empty" in run.stderr
     assert run.output["invocation"]["fields"]["proxy_type"] is None
+
+
+def test_the_parsed_config_cannot_change(sandbox):
+    """Workers, trackers and the output read the config from several threads:
+    it is built once, frozen, and its lists are tuples."""
+    fields = fields_for(sandbox, recipients="+15558675310, +15558675311,+15558675310")
+    parsed = config.parse(fields)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.message = "changed"  # type: ignore[misc]
+    assert parsed.recipients == ("+15558675310", "+15558675311")
+    assert parsed.notices == (
+        "Recipient List: +15558675310 is listed more than once; it is sent once.",
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, blamed",
+    [
+        # Wait For Delivery: its timeout is read before the Resend Policy ...
+        ({"wait_for_delivery": True}, "Delivery Timeout"),
+        # ... a call chain's after it (it is bounded by the timeout too).
+        ({"call_order": ["one_by_one_until_answered"]}, "Resend Policy"),
+    ],
+)
+def test_of_several_bad_fields_the_first_read_is_reported(sandbox, changes, blamed):
+    fields = fields_for(sandbox, action="voice_message", **changes)
+    fields.update(delivery_timeout=5, resend_policy=["sometimes"], validity_period=0)
+    with pytest.raises(ValidationError) as caught:
+        config.parse(fields)
+    prefix = "DATA_VALIDATION_ERROR: {}: ".format(blamed)
+    assert caught.value.status_description.startswith(prefix)

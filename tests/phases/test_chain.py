@@ -135,7 +135,7 @@ def test_the_delivery_timeout_bounds_the_whole_chain():
         "voice_message",
         TwilioAccount(sid, sid, "token"),
         "+15005550006",
-        ["+15558675310", "+15558675311", "+15558675312"],
+        ("+15558675310", "+15558675311", "+15558675312"),
         "hi",
         answer_timeout=30,
         call_max_duration=60,

@@ -115,3 +115,15 @@ def test_next_page_follows_only_this_accounts_path(sandbox):
         assert client.next_page(absolute) is None
     finally:
         client.close()
+
+
+def test_leaving_the_with_block_closes_the_client_even_on_an_error(sandbox):
+    """Test Connection and List Senders hold their clients in a ``with``: the
+    pool is closed however the block ends, and nothing leaves afterwards."""
+    with pytest.raises(KeyError):
+        with _client(sandbox) as client:
+            assert client.fetch_account().kind == ReplyKind.OK
+            raise KeyError("the work failed")
+    with pytest.raises(TwilioConnectionError, match="the run has ended"):
+        client.fetch_account()
+    assert [entry.method for entry in sandbox.journal] == ["GET"]

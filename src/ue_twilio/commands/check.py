@@ -45,11 +45,8 @@ def _check(
     log: SafeLog,
     cancel: Cancel,
 ) -> Tuple[str, Dict[str, Any]]:
-    client = open_client(account, settings, proxy=proxy, log=log)  # type: ignore[arg-type]
-    try:
+    with open_client(account, settings, proxy=proxy, log=log) as client:
         reply = get_patiently(client.fetch_account, cancel)
-    finally:
-        client.close()
     found = require_ok(reply, "the account")
     status = _judge(found)
     facts = {key: found.get(key) for key in ("friendly_name", "status", "type")}

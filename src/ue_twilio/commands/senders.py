@@ -50,9 +50,9 @@ def _list(
     log: SafeLog,
     cancel: Cancel,
 ) -> Tuple[str, Dict[str, Any]]:
-    api = open_client(account, settings, proxy=proxy, log=log)  # type: ignore[arg-type]
-    messaging = open_client(account, settings, proxy=proxy, log=log, product=MESSAGING)  # type: ignore[arg-type]
-    try:
+    with open_client(account, settings, proxy=proxy, log=log) as api, open_client(
+        account, settings, proxy=proxy, log=log, product=MESSAGING
+    ) as messaging:
         numbers, more_numbers = _collect(
             lambda: api.account_list("IncomingPhoneNumbers", PAGE_SIZE),
             api,
@@ -69,9 +69,6 @@ def _list(
             "the Messaging Services",
             cancel,
         )
-    finally:
-        api.close()
-        messaging.close()
     result = {
         "phone_numbers": [_number(item) for item in numbers],
         "phone_numbers_truncated": more_numbers,

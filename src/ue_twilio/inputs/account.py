@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from ..exceptions import ValidationError
 from . import regions
@@ -54,7 +54,7 @@ class TwilioAccount:
         return regions.credentials_hint(self.region)
 
 
-def read_account(raw: Mapping) -> TwilioAccount:
+def read_account(raw: Mapping[str, Any]) -> TwilioAccount:
     """Validate the credential, Account SID, region and edge (exit 20 if wrong)."""
     user, secret = read_credential(raw, _CREDENTIALS)
     name = label(_CREDENTIALS)
@@ -85,7 +85,7 @@ def read_account(raw: Mapping) -> TwilioAccount:
     return TwilioAccount(account, user, secret, region, edge)
 
 
-def _account_sid(raw: Mapping) -> Optional[str]:
+def _account_sid(raw: Mapping[str, Any]) -> Optional[str]:
     value = read_text(raw, _ACCOUNT)
     if value is None or not value.strip():
         return None

@@ -9,15 +9,15 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, List, Mapping, NamedTuple, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
 from ..exceptions import ValidationError
 from . import fields as f
 from . import voice
 from .account import TwilioAccount, read_account
-from .files import read_regular_file
+from .files import Cancel, read_regular_file
 from .phone import (
     E164_HINT,
     MAX_FILE_RECIPIENTS,
@@ -45,30 +45,31 @@ WHATSAPP_PREFIX = "whatsapp:"
 # or WhatsApp text needs them, and a NUL or escape sequence reaching a phone
 # or a log is at best garbage.
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-Cancel = Optional[Callable[[], bool]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class TaskConfig:
-    """A validated task; the secret lives in ``account``, kept out of repr."""
+    """A validated task, built once by ``parse`` and never changed (the
+    workers, trackers and output read it from several threads); the secret
+    lives in ``account``, kept out of repr."""
 
     action: str
     account: TwilioAccount
     sender: str
-    recipients: List[str]
+    recipients: Tuple[str, ...]
     message: Optional[str]
     answer_timeout: Optional[int] = None
     call_max_duration: Optional[int] = None
     proxy: Optional[ProxyConfig] = None
     max_concurrent: int = 10
-    listed_recipients: List[str] = field(default_factory=list)
+    listed_recipients: Tuple[str, ...] = ()
     recipient_file: Optional[str] = None
     wait_for_delivery: bool = False
     delivery_timeout: int = 300
     content_sid: Optional[str] = None
     content_variables: Optional[str] = None
     resend_policy: str = f.RESEND_ALL
-    notices: List[str] = field(default_factory=list)
+    notices: Tuple[str, ...] = ()
     voice_name: Optional[str] = None
     voice_language: Optional[str] = None
     voice_repeat: int = 1
@@ -97,10 +98,38 @@ class TaskConfig:
         return MESSAGING_SERVICE_SID.fullmatch(self.sender) is not None
 
 
+class _Text(NamedTuple):
+    message: Optional[str]
+    content_sid: Optional[str]
+    content_variables: Optional[str]
+
+
+class _Call(NamedTuple):
+    answer_timeout: Optional[int]
+    call_max_duration: Optional[int]
+    spoken: voice.VoiceOptions
+
+
+class _Run(NamedTuple):
+    max_concurrent: int
+    wait_for_delivery: bool
+    delivery_timeout: int
+    resend_policy: str
+
+
+class _Delivery(NamedTuple):
+    validity_period: Optional[int]
+    smart_encoding: bool
+    status_callback_url: Optional[str]
+
+
 def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     """Validate every field; raise ValidationError for the first violation.
 
-    ``cancelled`` is polled while files are read (Cancelled when it is true).
+    The fields are read in a fixed order (that order decides which error a
+    task with several bad fields reports), then the config is built in one
+    step. ``cancelled`` is polled while files are read (Cancelled when it is
+    true).
     """
     if not isinstance(raw, Mapping):
         raise ValidationError("Fields", "expected a mapping of field names to values")
@@ -108,26 +137,44 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     account = read_account(raw)
     sender, sender_notices = _sender(raw, action)
     listed, recipients, notices = _recipients(raw, action, cancelled)
-    config = TaskConfig(
+    recipient_file = read_text(raw, "recipient_list_file")
+    text = _message_and_template(raw, action)
+    call = _voice_options(raw, action, text.message)
+    run = _run_options(raw, call.spoken)
+    delivery = _delivery_options(raw, action)
+    proxy = parse_proxy(raw, cancelled)
+    notices = sender_notices + notices + ignored_proxy_notices(raw)
+    return TaskConfig(
         action=action,
         account=account,
         sender=sender,
-        recipients=recipients,
-        message=None,
-        listed_recipients=listed,
-        recipient_file=read_text(raw, "recipient_list_file"),
-        notices=sender_notices + notices,
+        recipients=tuple(recipients),
+        message=text.message,
+        answer_timeout=call.answer_timeout,
+        call_max_duration=call.call_max_duration,
+        proxy=proxy,
+        max_concurrent=run.max_concurrent,
+        listed_recipients=tuple(listed),
+        recipient_file=recipient_file,
+        wait_for_delivery=run.wait_for_delivery,
+        delivery_timeout=run.delivery_timeout,
+        content_sid=text.content_sid,
+        content_variables=text.content_variables,
+        resend_policy=run.resend_policy,
+        notices=tuple(notices),
+        voice_name=call.spoken.voice_name,
+        voice_language=call.spoken.voice_language,
+        voice_repeat=call.spoken.voice_repeat,
+        answering_machine=call.spoken.answering_machine,
+        call_order=call.spoken.call_order,
+        fallback_sms=call.spoken.fallback_sms,
+        validity_period=delivery.validity_period,
+        smart_encoding=delivery.smart_encoding,
+        status_callback_url=delivery.status_callback_url,
     )
-    _message_and_template(raw, config)
-    _voice_options(raw, config)
-    _run_options(raw, config)
-    _delivery_options(raw, config)
-    config.proxy = parse_proxy(raw, cancelled)
-    config.notices.extend(ignored_proxy_notices(raw))
-    return config
 
 
-def _sender(raw: Mapping, action: str) -> Tuple[str, List[str]]:
+def _sender(raw: Mapping[str, Any], action: str) -> Tuple[str, List[str]]:
     """The Sender, and a notice when its whatsapp: prefix was dropped."""
     given = _required_text(raw, "sender").strip()
     sender = _strip_whatsapp("sender", show(given), given, action)
@@ -148,14 +195,16 @@ def _sender(raw: Mapping, action: str) -> Tuple[str, List[str]]:
     raise ValidationError(label("sender"), problem)
 
 
-def _required_text(raw: Mapping, name: str) -> str:
+def _required_text(raw: Mapping[str, Any], name: str) -> str:
     value = read_text(raw, name)
     if value is None or not value.strip():
         raise ValidationError(label(name), "is required")
     return value
 
 
-def _recipients(raw: Mapping, action: str, cancelled: Cancel):
+def _recipients(
+    raw: Mapping[str, Any], action: str, cancelled: Cancel
+) -> Tuple[List[str], List[str], List[str]]:
     """(listed, all unique, notices).
 
     Recipients From makes the form require one field; at run time numbers from
@@ -185,10 +234,10 @@ class _Numbers:
         self.action = action
         self.prefixed = 0
 
-    def listed(self, raw: Mapping) -> List[str]:
+    def listed(self, raw: Mapping[str, Any]) -> List[str]:
         name = "recipient_list"
         text = read_text(raw, name) or ""
-        limit = f.BY_NAME[name].max_length
+        limit = _max_length(name)
         if len(text) > limit:
             problem = "is {} characters long; at most {} are allowed".format(
                 len(text), limit
@@ -264,26 +313,27 @@ def _duplicate_notices(repeated: List[str]) -> List[str]:
     return notices
 
 
-def _message_and_template(raw: Mapping, config: TaskConfig) -> None:
-    if config.action == f.WHATSAPP:
-        config.content_sid = _content_sid(raw)
-        config.content_variables = _content_variables(raw, config.content_sid)
-        if config.content_sid is None and read_boolean(raw, "use_content_template"):
+def _message_and_template(raw: Mapping[str, Any], action: str) -> _Text:
+    content_sid = content_variables = None
+    if action == f.WHATSAPP:
+        content_sid = _content_sid(raw)
+        content_variables = _content_variables(raw, content_sid)
+        if content_sid is None and read_boolean(raw, "use_content_template"):
             problem = "is required with Use Content Template"
             raise ValidationError(label("content_sid"), problem)
     message = read_text(raw, "message_body_text")
     if message is not None and not message.strip():
         message = None
-    if message is None and config.content_sid is None:
+    if message is None and content_sid is None:
         raise ValidationError(label("message_body_text"), "is required")
     if message is not None:
-        _check_text(message, config.action)
-    config.message = message
+        _check_text(message, action)
+    return _Text(message, content_sid, content_variables)
 
 
 def _check_text(message: str, action: str) -> None:
     name = "message_body_text"
-    limit = f.BY_NAME[name].max_length
+    limit = _max_length(name)
     if len(message) > limit:
         problem = "is {} characters long; at most {} are allowed".format(
             len(message), limit
@@ -298,7 +348,7 @@ def _check_text(message: str, action: str) -> None:
         raise ValidationError(label(name), problem)
 
 
-def _content_sid(raw: Mapping) -> Optional[str]:
+def _content_sid(raw: Mapping[str, Any]) -> Optional[str]:
     value = read_text(raw, "content_sid")
     if value is None or not value.strip():
         return None
@@ -309,7 +359,9 @@ def _content_sid(raw: Mapping) -> Optional[str]:
     return value
 
 
-def _content_variables(raw: Mapping, content_sid: Optional[str]) -> Optional[str]:
+def _content_variables(
+    raw: Mapping[str, Any], content_sid: Optional[str]
+) -> Optional[str]:
     name = "content_variables"
     value = read_text(raw, name)
     if value is None or not value.strip():
@@ -325,41 +377,53 @@ def _content_variables(raw: Mapping, content_sid: Optional[str]) -> Optional[str
     return json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
 
 
-def _voice_options(raw: Mapping, config: TaskConfig) -> None:
-    if not config.is_voice:
-        return
-    config.answer_timeout = _integer_or_default(raw, "answer_timeout")
-    config.call_max_duration = _integer_or_default(raw, "call_max_duration")
-    voice.read_voice_options(raw, config)
+def _voice_options(
+    raw: Mapping[str, Any], action: str, message: Optional[str]
+) -> _Call:
+    if action != f.VOICE:
+        return _Call(None, None, voice.VoiceOptions())
+    answer_timeout = _integer_or_default(raw, "answer_timeout")
+    call_max_duration = _integer_or_default(raw, "call_max_duration")
+    return _Call(
+        answer_timeout, call_max_duration, voice.read_voice_options(raw, message)
+    )
 
 
-def _run_options(raw: Mapping, config: TaskConfig) -> None:
-    config.max_concurrent = _integer_or_default(raw, "max_concurrent_requests")
-    wait = read_boolean(raw, "wait_for_delivery")
-    config.wait_for_delivery = bool(wait)
-    if config.wait_for_delivery:
-        config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
-    config.resend_policy = read_choice(raw, "resend_policy") or f.RESEND_ALL
-    if config.chained:  # a call chain is bounded by the Delivery Timeout too
-        config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
-    voice.check_fallback(config)
+def _run_options(raw: Mapping[str, Any], spoken: voice.VoiceOptions) -> _Run:
+    max_concurrent = _integer_or_default(raw, "max_concurrent_requests")
+    wait_for_delivery = bool(read_boolean(raw, "wait_for_delivery"))
+    delivery_timeout = cast(int, f.BY_NAME["delivery_timeout"].default)
+    if wait_for_delivery:
+        delivery_timeout = _integer_or_default(raw, "delivery_timeout")
+    resend_policy = read_choice(raw, "resend_policy") or f.RESEND_ALL
+    if spoken.chained:  # a call chain is bounded by the Delivery Timeout too
+        delivery_timeout = _integer_or_default(raw, "delivery_timeout")
+    voice.check_fallback(spoken, wait_for_delivery)
+    return _Run(max_concurrent, wait_for_delivery, delivery_timeout, resend_policy)
 
 
-def _integer_or_default(raw: Mapping, name: str) -> int:
+def _max_length(name: str) -> int:
+    """The field's length limit (the free-text fields all have one)."""
+    return cast(int, f.BY_NAME[name].max_length)
+
+
+def _integer_or_default(raw: Mapping[str, Any], name: str) -> int:
     value = read_integer(raw, name)
-    return f.BY_NAME[name].default if value is None else value
+    return cast(int, f.BY_NAME[name].default) if value is None else value
 
 
-def _delivery_options(raw: Mapping, config: TaskConfig) -> None:
+def _delivery_options(raw: Mapping[str, Any], action: str) -> _Delivery:
     """Validity Period (SMS, WhatsApp), Smart Encoding (SMS), Status Callback URL."""
-    if config.action in (f.SMS, f.WHATSAPP):
-        config.validity_period = read_integer(raw, "validity_period")
-    if config.action == f.SMS:
-        config.smart_encoding = bool(read_boolean(raw, "smart_encoding"))
-    config.status_callback_url = _callback_url(raw)
+    validity_period = None
+    if action in (f.SMS, f.WHATSAPP):
+        validity_period = read_integer(raw, "validity_period")
+    smart_encoding = False
+    if action == f.SMS:
+        smart_encoding = bool(read_boolean(raw, "smart_encoding"))
+    return _Delivery(validity_period, smart_encoding, _callback_url(raw))
 
 
-def _callback_url(raw: Mapping) -> Optional[str]:
+def _callback_url(raw: Mapping[str, Any]) -> Optional[str]:
     name = "status_callback_url"
     value = read_text(raw, name)
     if value is None or not value.strip():

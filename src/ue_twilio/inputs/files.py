@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 from ..exceptions import Cancelled, ValidationError
 
 CHUNK_BYTES = 256 * 1024
+# Polled between chunks: true once the task is cancelled.
+Cancel = Optional[Callable[[], bool]]
 MAX_SHOWN_PATH = 300
 # The path is stat-ed first (Windows has no O_NONBLOCK, a socket cannot be
 # opened), then opened with O_NONBLOCK, so a FIFO swapped in between cannot
@@ -38,7 +40,7 @@ def read_regular_file(
     path: str,
     what: str,
     limit: int,
-    cancelled: Optional[Callable[[], bool]] = None,
+    cancelled: Cancel = None,
 ) -> bytes:
     """The bytes of the regular file ``path``; ValidationError naming ``what``
     (a field label or an option) for anything else, Cancelled on cancel."""
@@ -88,10 +90,10 @@ def read_descriptor(
     path: str,
     what: str,
     limit: int,
-    cancelled: Optional[Callable[[], bool]] = None,
+    cancelled: Cancel = None,
 ) -> bytes:
     """Read to the end, in chunks, at most ``limit`` bytes (also for STDIN)."""
-    chunks = []
+    chunks: List[bytes] = []
     total = 0
     while True:
         if cancelled is not None and cancelled():

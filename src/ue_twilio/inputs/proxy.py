@@ -19,7 +19,7 @@ from urllib.parse import quote
 from ..exceptions import ValidationError
 from ..redact import MASK
 from .fields import BY_NAME, CREDENTIAL_PROXY_TYPES, HTTPS_PROXY_TYPES
-from .files import read_regular_file
+from .files import Cancel, read_regular_file
 from .readers import is_empty, label, read_choice, read_credential, read_text
 
 _URL = re.compile(
@@ -149,7 +149,7 @@ def _proxy_type_text(proxy_type: str) -> str:
     return dict(BY_NAME["proxy_type"].choices).get(proxy_type, proxy_type)
 
 
-def _parse_url(raw: Mapping, proxy_type: str) -> str:
+def _parse_url(raw: Mapping[str, Any], proxy_type: str) -> str:
     url = read_text(raw, "proxy")
     url = url.strip() if url else url
     if not url:
@@ -170,7 +170,7 @@ def _parse_url(raw: Mapping, proxy_type: str) -> str:
     return url
 
 
-def _parse_bundle(raw: Mapping, cancelled=None) -> Optional[str]:
+def _parse_bundle(raw: Mapping[str, Any], cancelled: Cancel = None) -> Optional[str]:
     """The bundle applies to every proxy type: with an HTTP proxy it is still the
     trust store for TLS to Twilio inside the tunnel (TLS-intercepting proxies)."""
     path = read_text(raw, "proxy_ca_bundle_file")
@@ -181,7 +181,7 @@ def _parse_bundle(raw: Mapping, cancelled=None) -> Optional[str]:
     return path
 
 
-def check_bundle(path: str, cancelled=None) -> None:
+def check_bundle(path: str, cancelled: Cancel = None) -> None:
     """Refuse a bundle that cannot serve as a trust store, before any request.
 
     requests and ssl read the file later, unbounded and blocking: the checks
@@ -200,7 +200,7 @@ def check_bundle(path: str, cancelled=None) -> None:
 
 
 def _parse_credentials(
-    raw: Mapping, proxy_type: str
+    raw: Mapping[str, Any], proxy_type: str
 ) -> Tuple[Optional[str], Optional[str]]:
     if proxy_type not in CREDENTIAL_PROXY_TYPES:
         return None, None
@@ -218,7 +218,9 @@ def _parse_credentials(
     return user, password
 
 
-def parse_proxy(raw_fields: Mapping, cancelled=None) -> Optional[ProxyConfig]:
+def parse_proxy(
+    raw_fields: Mapping[str, Any], cancelled: Cancel = None
+) -> Optional[ProxyConfig]:
     """The proxy to use, or None for a direct connection.
 
     Raises ValidationError (exit 20) for every rule of the proxy fields; the
@@ -233,7 +235,7 @@ def parse_proxy(raw_fields: Mapping, cancelled=None) -> Optional[ProxyConfig]:
     return ProxyConfig(proxy_type, url, bundle, user, password)
 
 
-def ignored_proxy_notices(raw_fields: Mapping) -> List[str]:
+def ignored_proxy_notices(raw_fields: Mapping[str, Any]) -> List[str]:
     """A Proxy without a Proxy Type (a fields file can say so, the form cannot)
     is not used: say so rather than connect directly without a word.
 

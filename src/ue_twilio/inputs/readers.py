@@ -30,7 +30,7 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def read_text(raw: Mapping, name: str) -> Optional[str]:
+def read_text(raw: Mapping[str, Any], name: str) -> Optional[str]:
     value = raw.get(name)
     if is_empty(value):
         return None
@@ -53,7 +53,7 @@ def _refuse_lone_surrogates(name: str, value: str, part: str = "") -> None:
         ) from None
 
 
-def read_integer(raw: Mapping, name: str) -> Optional[int]:
+def read_integer(raw: Mapping[str, Any], name: str) -> Optional[int]:
     value = raw.get(name)
     if is_empty(value):
         return None
@@ -70,7 +70,7 @@ def read_integer(raw: Mapping, name: str) -> Optional[int]:
     return value
 
 
-def read_boolean(raw: Mapping, name: str) -> Optional[bool]:
+def read_boolean(raw: Mapping[str, Any], name: str) -> Optional[bool]:
     value = raw.get(name)
     if is_empty(value):
         return None
@@ -80,7 +80,7 @@ def read_boolean(raw: Mapping, name: str) -> Optional[bool]:
     return value
 
 
-def read_choice(raw: Mapping, name: str) -> Optional[str]:
+def read_choice(raw: Mapping[str, Any], name: str) -> Optional[str]:
     """Return the selected choice value; a Choice arrives as a one-item list."""
     value = raw.get(name)
     if is_empty(value):
@@ -100,7 +100,9 @@ def read_choice(raw: Mapping, name: str) -> Optional[str]:
     return value
 
 
-def read_credential(raw: Mapping, name: str) -> Tuple[Optional[str], Optional[str]]:
+def read_credential(
+    raw: Mapping[str, Any], name: str
+) -> Tuple[Optional[str], Optional[str]]:
     """Return (user, password) from the nested or the flattened shape."""
     nested = raw.get(name)
     if isinstance(nested, Mapping) and not is_empty(list(nested.values())):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 API_URL_VARIABLE = "UE_TWILIO_API_URL"
 # socket.settimeout and threading waits refuse inf/nan and overflow on huge
@@ -73,11 +73,11 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, env: Optional[Mapping[str, str]] = None, **overrides
+        cls, env: Optional[Mapping[str, str]] = None, **overrides: Any
     ) -> "Settings":
         """Honour UE_TWILIO_API_URL; explicit overrides (CLI options) win."""
         env = os.environ if env is None else env
-        values = {}
+        values: Dict[str, Any] = {}
         if env.get(API_URL_VARIABLE):
             values["api_url"] = env[API_URL_VARIABLE]
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -15,7 +15,8 @@ call or SMS too many over a page nobody heard.
 from __future__ import annotations
 
 import re
-from typing import Callable, List, Mapping, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Union, cast
 
 from ..exceptions import ValidationError
 from ..models import Channel, RecipientResult
@@ -23,6 +24,9 @@ from . import fields as f
 from . import twiml
 from .phone import show
 from .readers import label, read_boolean, read_choice, read_integer, read_text
+
+if TYPE_CHECKING:  # pragma: no cover - config imports this module
+    from .config import TaskConfig
 
 # Twilio's documented <Say voice> forms: the basic voices, Amazon Polly
 # (standard, -Neural, -Generative) and Google (Google.<locale>-<model>-<name>,
@@ -48,38 +52,61 @@ DETECTION = {
 PERSON = "human"
 
 
-def read_voice_options(raw: Mapping, config) -> None:
-    """Fill the issue-12 options of a voice TaskConfig; ValidationError if wrong."""
-    config.voice_name = _voice_name(raw)
-    config.voice_language = _voice_language(raw)
+@dataclass(frozen=True)
+class VoiceOptions:
+    """The issue-12 options, read before the TaskConfig is built; the
+    defaults are those of a task that is no call."""
+
+    voice_name: Optional[str] = None
+    voice_language: Optional[str] = None
+    voice_repeat: int = 1
+    answering_machine: str = f.AMD_IGNORE
+    call_order: str = f.CALL_ALL_AT_ONCE
+    fallback_sms: bool = False
+
+    @property
+    def chained(self) -> bool:
+        return self.call_order == f.CALL_ONE_BY_ONE
+
+
+def read_voice_options(raw: Mapping[str, Any], message: Optional[str]) -> VoiceOptions:
+    """The issue-12 options of a voice task; ValidationError if wrong."""
+    voice_name = _voice_name(raw)
+    voice_language = _voice_language(raw)
     repeat = read_integer(raw, "voice_repeat")
-    config.voice_repeat = (
-        f.BY_NAME["voice_repeat"].default if repeat is None else repeat
+    options = VoiceOptions(
+        voice_name=voice_name,
+        voice_language=voice_language,
+        voice_repeat=cast(int, f.BY_NAME["voice_repeat"].default)
+        if repeat is None
+        else repeat,
+        answering_machine=read_choice(raw, "answering_machine") or f.AMD_IGNORE,
+        call_order=read_choice(raw, "call_order") or f.CALL_ALL_AT_ONCE,
+        fallback_sms=bool(read_boolean(raw, "fallback_sms")),
     )
-    config.answering_machine = read_choice(raw, "answering_machine") or f.AMD_IGNORE
-    config.call_order = read_choice(raw, "call_order") or f.CALL_ALL_AT_ONCE
-    config.fallback_sms = bool(read_boolean(raw, "fallback_sms"))
-    _check_twiml(config)
+    _check_twiml(message, options)
+    return options
 
 
-def check_fallback(config) -> None:
+def check_fallback(options: VoiceOptions, wait_for_delivery: bool) -> None:
     """SMS Fallback needs calls that are followed to their end."""
-    if config.fallback_sms and not (config.wait_for_delivery or config.chained):
+    if options.fallback_sms and not (wait_for_delivery or options.chained):
         problem = "needs Wait For Delivery or Call Order 'One By One Until Answered'"
         raise ValidationError(label("fallback_sms"), problem)
 
 
-def speech(config) -> str:
+def speech(config: TaskConfig) -> str:
     """The call's TwiML, as the create request carries it."""
+    return _speech(config.message, config)
+
+
+def _speech(message: Optional[str], spoken: Union[TaskConfig, VoiceOptions]) -> str:
     return twiml.speech(
-        config.message or "",
-        config.voice_name,
-        config.voice_language,
-        config.voice_repeat,
+        message or "", spoken.voice_name, spoken.voice_language, spoken.voice_repeat
     )
 
 
-def detection(config) -> Optional[str]:
+def detection(config: TaskConfig) -> Optional[str]:
     """``MachineDetection`` for the create request; None: not sent."""
     return DETECTION[config.answering_machine]
 
@@ -104,7 +131,7 @@ def answer_problem(
     return problem
 
 
-def _voice_name(raw: Mapping) -> Optional[str]:
+def _voice_name(raw: Mapping[str, Any]) -> Optional[str]:
     value = (read_text(raw, "voice_name") or "").strip()
     if not value:
         return None
@@ -114,7 +141,7 @@ def _voice_name(raw: Mapping) -> Optional[str]:
     raise ValidationError(label("voice_name"), problem)
 
 
-def _voice_language(raw: Mapping) -> Optional[str]:
+def _voice_language(raw: Mapping[str, Any]) -> Optional[str]:
     value = (read_text(raw, "voice_language") or "").strip()
     if not value:
         return None
@@ -126,20 +153,19 @@ def _voice_language(raw: Mapping) -> Optional[str]:
     raise ValidationError(label("voice_language"), problem)
 
 
-def _check_twiml(config) -> None:
+def _check_twiml(message: Optional[str], options: VoiceOptions) -> None:
     """The 4000-character limit applies to the whole TwiML: the field to blame
     is the Message when one saying is already too long, else Repeat Message."""
-    message = config.message or ""
-    problem = twiml.check_speakable(message)
+    problem = twiml.check_speakable(message or "")
     if problem:
         raise ValidationError(label("message_body_text"), problem)
-    length = len(speech(config))
+    length = len(_speech(message, options))
     if length > twiml.MAX_TWIML_LENGTH:
-        name = "voice_repeat" if config.voice_repeat > 1 else "message_body_text"
+        name = "voice_repeat" if options.voice_repeat > 1 else "message_body_text"
         problem = (
             "the message spoken {} time(s) becomes {} characters of TwiML; "
             "Twilio accepts at most {}"
-        ).format(config.voice_repeat, length, twiml.MAX_TWIML_LENGTH)
+        ).format(options.voice_repeat, length, twiml.MAX_TWIML_LENGTH)
         raise ValidationError(label(name), problem)
 
 

@@ -13,7 +13,7 @@ before the numbers were validated).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, cast
 
 from ..exceptions import ValidationError
 from ..inputs import fields as f
@@ -191,7 +191,7 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
     return complete(echoed)
 
 
-def _raw_account_echo(raw: Mapping) -> Dict[str, Optional[str]]:
+def _raw_account_echo(raw: Mapping[str, Any]) -> Dict[str, Optional[str]]:
     return {
         **_masked(raw, "twilio_credentials"),
         "account_sid": _text(raw, "account_sid"),
@@ -200,7 +200,7 @@ def _raw_account_echo(raw: Mapping) -> Dict[str, Optional[str]]:
     }
 
 
-def _raw_proxy_echo(raw: Mapping) -> Dict[str, Optional[str]]:
+def _raw_proxy_echo(raw: Mapping[str, Any]) -> Dict[str, Optional[str]]:
     url = raw.get("proxy")
     return {
         "proxy": _clip(mask_userinfo(url)) if isinstance(url, str) else None,
@@ -210,7 +210,7 @@ def _raw_proxy_echo(raw: Mapping) -> Dict[str, Optional[str]]:
     }
 
 
-def _masked(raw: Mapping, name: str) -> Dict[str, Optional[str]]:
+def _masked(raw: Mapping[str, Any], name: str) -> Dict[str, Optional[str]]:
     """``****`` for each part given, even in a shape the reader refuses."""
     try:
         user, password = read_credential(raw, name)
@@ -222,7 +222,7 @@ def _masked(raw: Mapping, name: str) -> Dict[str, Optional[str]]:
     }
 
 
-def _choice(raw: Mapping, name: str) -> Optional[str]:
+def _choice(raw: Mapping[str, Any], name: str) -> Optional[str]:
     """One of the field's own choice values, else null: a value the field
     refuses (the status names it) could be anything, a pasted secret too."""
     try:
@@ -231,7 +231,7 @@ def _choice(raw: Mapping, name: str) -> Optional[str]:
         return None
 
 
-def _text(raw: Mapping, name: str) -> Optional[str]:
+def _text(raw: Mapping[str, Any], name: str) -> Optional[str]:
     value = raw.get(name)
     return _clip(value) if isinstance(value, str) else None
 
@@ -240,13 +240,13 @@ def _clip(value: str) -> Optional[str]:
     return value[:MAX_ECHO_CHARS] if value else None
 
 
-def _boolean(raw: Mapping, name: str) -> Optional[bool]:
+def _boolean(raw: Mapping[str, Any], name: str) -> Optional[bool]:
     value = raw.get(name)
     return value if isinstance(value, bool) else None
 
 
-def _integer(raw: Mapping, name: str) -> Optional[int]:
+def _integer(raw: Mapping[str, Any], name: str) -> Optional[int]:
     value = raw.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return f.BY_NAME[name].default if is_empty(value) else None
+    return cast(Optional[int], f.BY_NAME[name].default) if is_empty(value) else None

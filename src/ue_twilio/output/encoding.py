@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, NamedTuple, Optional
 
+from ..inputs.config import TaskConfig
 from ..inputs.fields import SMS
+from .logsafe import SafeLog
 
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
@@ -115,7 +117,7 @@ def message_facts(action: str, text: Optional[str]) -> Optional[Dict[str, Any]]:
     return analyze(text).as_dict()
 
 
-def warn_ucs2(config, log) -> None:
+def warn_ucs2(config: TaskConfig, log: SafeLog) -> None:
     """Warn on STDERR, before sending, when an SMS body goes as UCS-2."""
     if config.action == SMS and config.message:
         warning = describe_ucs2(analyze(config.message), config.smart_encoding)

@@ -13,6 +13,7 @@ import time
 from typing import Callable, Optional
 
 from ..models import Snapshot
+from .logsafe import SafeLog
 
 INTERVAL = 1.0
 
@@ -23,7 +24,7 @@ class LiveReporter:
     def __init__(
         self,
         callback: Optional[Callable[[Snapshot], None]],
-        log,
+        log: SafeLog,
         interval: float = INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         on_publish: Optional[Callable[[Snapshot], None]] = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Tuple
 
 from ..redact import Redactor
 
@@ -10,26 +11,26 @@ from ..redact import Redactor
 class SafeLog:
     """Formats the message first, then scrubs it, then hands it to ``logger``."""
 
-    def __init__(self, logger, redactor: Redactor) -> None:
+    def __init__(self, logger: logging.Logger, redactor: Redactor) -> None:
         self._logger = logger
         self._scrub = redactor
 
-    def _emit(self, level: int, message: str, args) -> None:
+    def _emit(self, level: int, message: str, args: Tuple[Any, ...]) -> None:
         if not self._logger.isEnabledFor(level):
             return
         text = message % args if args else message
         self._logger.log(level, self._scrub(text))
 
-    def debug(self, message: str, *args) -> None:
+    def debug(self, message: str, *args: Any) -> None:
         self._emit(logging.DEBUG, message, args)
 
-    def info(self, message: str, *args) -> None:
+    def info(self, message: str, *args: Any) -> None:
         self._emit(logging.INFO, message, args)
 
-    def warning(self, message: str, *args) -> None:
+    def warning(self, message: str, *args: Any) -> None:
         self._emit(logging.WARNING, message, args)
 
-    def error(self, message: str, *args) -> None:
+    def error(self, message: str, *args: Any) -> None:
         self._emit(logging.ERROR, message, args)
 
 

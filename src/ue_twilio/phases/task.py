@@ -111,7 +111,7 @@ class Task:
             self._settings,
             proxy=config.proxy,
             pool_size=config.max_concurrent,
-            log=log,  # type: ignore[arg-type]  # a SafeLog: transport types it
+            log=log,
         )
         context = Context(client, self._settings, self._cancel)
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import ssl
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -48,8 +48,10 @@ class _ProxyHopContext(ssl.SSLContext):
 
 
 def _default_ca_file() -> str:
-    # The same store requests uses for verify=True (certifi, unzipped if needed).
-    return requests.utils.extract_zipped_paths(requests.certs.where())
+    # The same store requests uses for verify=True (certifi, unzipped if needed);
+    # types-requests declares requests.certs empty.
+    where = requests.certs.where()  # type: ignore[attr-defined]
+    return requests.utils.extract_zipped_paths(where)
 
 
 def proxy_ssl_context(proxy: ProxyConfig) -> ssl.SSLContext:
@@ -67,6 +69,9 @@ def proxy_ssl_context(proxy: ProxyConfig) -> ssl.SSLContext:
         )
     context.load_verify_locations(cafile=proxy.ca_bundle or _default_ca_file())
     return context
+
+
+_Path = Union[bytes, str]
 
 
 class ProxyAdapter(HTTPAdapter):
@@ -89,9 +94,25 @@ class ProxyAdapter(HTTPAdapter):
         )
         super().__init__(**kwargs)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        kwargs.update(self._forced)
-        return super().send(request, **kwargs)
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Union[None, float, Tuple[float, float], Tuple[float, None]] = None,
+        verify: Union[bool, str] = True,
+        cert: Union[None, _Path, Tuple[_Path, _Path]] = None,
+        proxies: Optional[Mapping[str, str]] = None,
+    ) -> requests.Response:
+        if self._forced:
+            proxies, verify = self._forced["proxies"], self._forced["verify"]
+        return super().send(
+            request,
+            stream=stream,
+            timeout=timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         if self._proxy_context is not None and proxy.lower().startswith("https:"):

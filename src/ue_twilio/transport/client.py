@@ -11,15 +11,15 @@ request have reached Twilio?
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 from urllib.parse import urlencode
 
 import requests
 from requests.adapters import BaseAdapter
+from requests.auth import HTTPBasicAuth
 from urllib3 import exceptions as u3
 
 from .._version import EXTENSION_NAME, __version__
@@ -39,6 +39,15 @@ RATE_LIMIT_CODE = 20429
 MAX_RETRY_AFTER = 30.0
 
 MAX_LIST_BODY_BYTES = 16 * 1024 * 1024
+
+if TYPE_CHECKING:  # pragma: no cover - read by mypy only (no Protocol on 3.7)
+    from typing import Protocol  # novermin
+
+    class DebugLog(Protocol):
+        """Where the request trace goes: a ``logging.Logger``, or the task's
+        ``SafeLog`` (the transport names no layer above it)."""
+
+        def debug(self, __message: str, *args: Any) -> None: ...
 
 
 class TwilioClient:
@@ -60,9 +69,9 @@ class TwilioClient:
         account_sid: str,
         auth_token: str,
         settings: Settings,
-        proxy=None,
+        proxy: Optional[ProxyConfig] = None,
         pool_size: int = 10,
-        log=None,
+        log: Optional[DebugLog] = None,
         auth_user: Optional[str] = None,
         base_url: Optional[str] = None,
         auth_hint: str = "",
@@ -147,9 +156,20 @@ class TwilioClient:
                 return
         self._session.close()
 
+    def __enter__(self) -> TwilioClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _request(
-        self, method: str, url: str, data=None, max_body=MAX_BODY_BYTES, reuse=True
-    ):
+        self,
+        method: str,
+        url: str,
+        data: Optional[Mapping[str, str]] = None,
+        max_body: int = MAX_BODY_BYTES,
+        reuse: bool = True,
+    ) -> Reply:
         started = time.monotonic()
         reply = self._exchange(method, url, data, max_body, reuse)
         self._trace(method, url, reply, started)
@@ -157,7 +177,12 @@ class TwilioClient:
         return reply
 
     def _exchange(
-        self, method: str, url: str, data, max_body: int, reuse: bool = True
+        self,
+        method: str,
+        url: str,
+        data: Optional[Mapping[str, str]],
+        max_body: int,
+        reuse: bool = True,
     ) -> Reply:
         """The one boundary where an exception becomes a Reply."""
         with self._flight:
@@ -191,7 +216,11 @@ class TwilioClient:
             self._session.close()
 
     def _prepared(
-        self, method: str, url: str, data, reuse: bool = True
+        self,
+        method: str,
+        url: str,
+        data: Optional[Mapping[str, str]],
+        reuse: bool = True,
     ) -> requests.PreparedRequest:
         """The request for ``url`` with this body, prepared once per create URL.
 
@@ -236,12 +265,17 @@ class TwilioClient:
 
 
 def _new_session(
-    account_sid, auth_token, proxy, pool_size, transport=None
+    account_sid: str,
+    auth_token: str,
+    proxy: Optional[ProxyConfig],
+    pool_size: int,
+    transport: Optional[BaseAdapter] = None,
 ) -> requests.Session:
     session = requests.Session()
     # UTF-8 bytes: requests encodes str credentials as Latin-1 and raises on
     # anything else (a pasted token with a stray character would crash).
-    session.auth = (account_sid.encode("utf-8"), auth_token.encode("utf-8"))
+    user, secret = account_sid.encode("utf-8"), auth_token.encode("utf-8")
+    session.auth = HTTPBasicAuth(user, secret)
     session.headers["User-Agent"] = "{}/{} {}".format(
         EXTENSION_NAME, __version__, requests.utils.default_user_agent()
     )
@@ -302,7 +336,7 @@ def _never_left(exc: Exception) -> bool:
     return False
 
 
-def _describe(exc: Exception, proxy) -> str:
+def _describe(exc: Exception, proxy: Optional[ProxyConfig]) -> str:
     """One line for any failure; our own describer never turns into a crash."""
     try:
         return describe_connection_error(exc, proxy)
@@ -390,7 +424,9 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _raise_run_wide(reply: Reply, proxy=None, auth_hint: str = "") -> None:
+def _raise_run_wide(
+    reply: Reply, proxy: Optional[ProxyConfig] = None, auth_hint: str = ""
+) -> None:
     if reply.kind == ReplyKind.UNREACHABLE:
         raise TwilioConnectionError(reply.error_message or "Cannot reach Twilio")
     if reply.http_status == 407:
@@ -409,7 +445,7 @@ def open_client(
     settings: Settings,
     proxy: Optional[ProxyConfig] = None,
     pool_size: int = 1,
-    log: Optional[logging.Logger] = None,
+    log: Optional[DebugLog] = None,
     product: str = API,
 ) -> TwilioClient:
     """A client for one product of this account (the 2010-04-01 API by default)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -88,7 +88,9 @@ def _chain(exc: BaseException) -> List[BaseException]:
     return found
 
 
-def _first(chain: List[BaseException], kinds) -> Optional[BaseException]:
+def _first(
+    chain: List[BaseException], kinds: Union[type, Tuple[type, ...]]
+) -> Optional[BaseException]:
     return next((item for item in chain if isinstance(item, kinds)), None)
 
 
