@@ -3,8 +3,9 @@
 Twilio publishes them in its npm package ``@twilio/cli-core`` (MIT licence).
 This script runs ``npm pack`` for the pinned version, checks the tarball's
 sha256, and extracts the v2010, Messaging v1, Pricing v1/v2 and Studio v2
-descriptions plus the licence into ``.cache/twilio-oai/`` (git-ignored). Idempotent: when every extracted
-file is present with its pinned sha256, nothing is downloaded.
+descriptions plus the licence into ``.cache/twilio-oai/`` (git-ignored).
+Idempotent: when every extracted file is present with its pinned sha256,
+nothing is downloaded.
 
 Usage: python scripts/fetch_twilio_oai.py [--dest DIR]
 Exit 0 when the files are in place, 1 with a one-line reason otherwise.
