@@ -41,6 +41,7 @@ from ..models import (
     ReplyKind,
     Status,
 )
+from ..output.hints import with_hint
 from ..output.logsafe import LIST_LIMIT
 from ..prices import Charge
 from .listing import Listing
@@ -578,7 +579,7 @@ def _describe(result: RecipientResult) -> str:
     text = result.delivery or "unknown"
     if result.error_code is not None or result.error_message:
         text += " ({})".format(result.describe_failure())
-    return text
+    return with_hint(text, result.error_code)
 
 
 def delivery_counts(report: Optional[DeliveryReport]) -> Dict[str, int]:
