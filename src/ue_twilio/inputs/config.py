@@ -127,6 +127,11 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     return config
 
 
+def read_sender(raw: Mapping, action: str) -> str:
+    """The Sender as a send reads it (Test Connection's pre-flight reads it too)."""
+    return _sender(raw, action)[0]
+
+
 def _sender(raw: Mapping, action: str) -> Tuple[str, List[str]]:
     """The Sender, and a notice when its whatsapp: prefix was dropped."""
     given = _required_text(raw, "sender").strip()
