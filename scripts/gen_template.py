@@ -110,6 +110,8 @@ SLOT_ORDER = (
     # the seed's required fields, with their alternatives (issue 11)
     "recipient_source",
     "use_content_template",
+    # when it fails in production (issue 22)
+    "dry_run",
 )
 
 

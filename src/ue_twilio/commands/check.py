@@ -22,9 +22,11 @@ from ..exceptions import AuthorizationError
 from ..inputs.account import TwilioAccount
 from ..inputs.config import read_sender
 from ..inputs.fields import SMS
+from ..inputs.proxy import ProxyConfig
 from ..inputs.readers import is_empty, read_choice
 from ..inputs.regions import MESSAGING
 from ..inputs.settings import Settings
+from ..output.logsafe import SafeLog
 from ..output.outcome import Outcome
 from ..transport.client import open_client
 from .base import get_patiently, require_ok, run_command
@@ -45,7 +47,13 @@ def check_connection(
     failed = {"account": None}
     raw = raw_fields if isinstance(raw_fields, Mapping) else {}
 
-    def work(account: TwilioAccount, proxy, settings: Settings, log, cancel):
+    def work(
+        account: TwilioAccount,
+        proxy: Optional[ProxyConfig],
+        settings: Settings,
+        log: SafeLog,
+        cancel: threading.Event,
+    ) -> Tuple[str, Dict[str, Any]]:
         return _check(raw, account, proxy, settings, log, cancel)
 
     return run_command(COMMAND, raw_fields, work, failed, settings, logger, cancel)
@@ -54,15 +62,18 @@ def check_connection(
 def _check(
     raw: Mapping[str, Any],
     account: TwilioAccount,
-    proxy,
+    proxy: Optional[ProxyConfig],
     settings: Settings,
-    log,
+    log: SafeLog,
     cancel: threading.Event,
 ) -> Tuple[str, Dict[str, Any]]:
     action = read_choice(raw, "action") or SMS
     sender = None if is_empty(raw.get("sender")) else read_sender(raw, action)
-    client = open_client(account, settings, proxy=proxy, log=log)
-    messaging = open_client(account, settings, proxy=proxy, log=log, product=MESSAGING)
+    trace: Any = log  # the client traces through the scrubbing log
+    client = open_client(account, settings, proxy=proxy, log=trace)
+    messaging = open_client(
+        account, settings, proxy=proxy, log=trace, product=MESSAGING
+    )
     try:
         reply = get_patiently(client.fetch_account, cancel)
         found = require_ok(reply, "the account")
@@ -80,7 +91,7 @@ def _check(
     return status, result
 
 
-def _with_sender(status: str, sender: str, warnings: List[str], log) -> str:
+def _with_sender(status: str, sender: str, warnings: List[str], log: SafeLog) -> str:
     """The status description, now also about the Sender; warnings to STDERR."""
     for warning in warnings:
         log.warning("Pre-flight: %s", warning)

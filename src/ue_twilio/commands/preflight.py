@@ -69,7 +69,9 @@ def _number(
     action: str,
     cancel: threading.Event,
 ) -> Sender:
-    found = _first(api, "IncomingPhoneNumbers", sender, cancel, "incoming_phone_numbers")
+    found = _first(
+        api, "IncomingPhoneNumbers", sender, cancel, "incoming_phone_numbers"
+    )
     if found is None:
         return _unowned(api, sender, action, cancel)
     result = Sender(sender, "phone_number")

@@ -78,6 +78,7 @@ class TaskConfig:
     validity_period: Optional[int] = None
     smart_encoding: bool = False
     status_callback_url: Optional[str] = None
+    dry_run: bool = False
 
     @property
     def account_sid(self) -> str:
@@ -345,6 +346,7 @@ def _run_options(raw: Mapping, config: TaskConfig) -> None:
     if config.wait_for_delivery:
         config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
     config.resend_policy = read_choice(raw, "resend_policy") or f.RESEND_ALL
+    config.dry_run = bool(read_boolean(raw, "dry_run"))
     if config.chained:  # a call chain is bounded by the Delivery Timeout too
         config.delivery_timeout = _integer_or_default(raw, "delivery_timeout")
     voice.check_fallback(config)

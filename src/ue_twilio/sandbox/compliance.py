@@ -170,7 +170,9 @@ class Compliance:
             raise ApiError(404, 20404, f"The requested resource {path} was not found")
         wanted = first(params, "PhoneNumber")
         with self._lock:
-            rows = [r for r in self._caller_ids if not wanted or r["phone_number"] == wanted]
+            rows = [
+                r for r in self._caller_ids if not wanted or r["phone_number"] == wanted
+            ]
         uri = path + "?PageSize=50&Page=0"
         return {
             "outgoing_caller_ids": rows,
@@ -184,9 +186,7 @@ class Compliance:
             "uri": uri,
         }
 
-    def _usa2p(
-        self, sid: str, path: str, base_url: str, services: List[dict]
-    ) -> dict:
+    def _usa2p(self, sid: str, path: str, base_url: str, services: List[dict]) -> dict:
         service = _find(services, sid, path)
         with self._lock:
             status = self._a2p.get(sid)
