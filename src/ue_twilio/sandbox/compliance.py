@@ -59,10 +59,14 @@ DEFAULT_VOICE_PRICES = (
 
 
 class Compliance:
-    """A2P campaigns, toll-free verifications, caller IDs and prices."""
+    """A2P campaigns, toll-free verifications, caller IDs and prices.
+
+    ``refuse_a2p``: the A2P lookup answers 403/20403, as for an API key
+    without the permission."""
 
     def __init__(self, account_sid: str) -> None:
         self.account_sid = account_sid
+        self.refuse_a2p = False
         self._lock = threading.Lock()
         self._a2p: Dict[str, str] = {}
         self._tollfree: Dict[str, Tuple[str, str]] = {}  # PN sid -> (number, status)
@@ -188,6 +192,8 @@ class Compliance:
 
     def _usa2p(self, sid: str, path: str, base_url: str, services: List[dict]) -> dict:
         service = _find(services, sid, path)
+        if self.refuse_a2p:
+            raise ApiError(403, 20403, "Forbidden: the key may not read campaigns.")
         with self._lock:
             status = self._a2p.get(sid)
         rows = [] if status is None else [_campaign(service, status, base_url)]
