@@ -228,3 +228,31 @@ def _service(account_sid: str, name: str, usecase: str) -> dict:
         "usecase": usecase,
         "validity_period": 36000,
     }
+
+
+def load_catalog(catalog: Catalog, data: dict) -> None:
+    """Add ``ue-twilio sandbox --catalog FILE``'s senders, states and prices."""
+    compliance = catalog.compliance
+    for item in data.get("numbers", []):
+        number = catalog.add_phone_number(
+            item["phone_number"],
+            item.get("friendly_name", ""),
+            sms=item.get("sms", True),
+            mms=item.get("mms", False),
+            voice=item.get("voice", True),
+        )
+        compliance.set_tollfree(number, item.get("toll_free_verification"))
+    for item in data.get("services", []):
+        service = catalog.add_service(
+            item["friendly_name"], item.get("usecase", "undeclared")
+        )
+        for key in ("inbound_request_url", "use_inbound_webhook_on_number"):
+            if key in item:
+                service[key] = item[key]
+        compliance.set_a2p(service["sid"], item.get("a2p_campaign_status"))
+    for number in data.get("caller_ids", []):
+        compliance.add_caller_id(number)
+    for iso, amount in data.get("sms_prices", {}).items():
+        compliance.set_sms_price(iso, amount)
+    for prefix, (iso, amount) in data.get("voice_prices", {}).items():
+        compliance.set_voice_price(prefix, iso, amount)
