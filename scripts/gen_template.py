@@ -110,6 +110,8 @@ SLOT_ORDER = (
     # the seed's required fields, with their alternatives (issue 11)
     "recipient_source",
     "use_content_template",
+    # when it fails in production (issue 22)
+    "dry_run",
 )
 
 
@@ -222,7 +224,8 @@ def field_entry(spec: F.FieldSpec, sequence: int, mapping: Dict[str, str]) -> di
 
 
 def commands(mapping: Dict[str, str]) -> List[dict]:
-    """Test Connection and List Senders: out of process, account and proxy fields."""
+    """Test Connection and List Senders: out of process, account and proxy fields;
+    Test Connection also the Action and Sender, for its pre-flight of the Sender."""
     names = [
         "twilio_credentials",
         "account_sid",
@@ -233,11 +236,12 @@ def commands(mapping: Dict[str, str]) -> List[dict]:
         "proxy_ca_bundle_file",
         "proxy_credentials",
     ]
+    sender = {TEST_CONNECTION: ["action", "sender"], LIST_SENDERS: []}
     return [
         {
             "asynchronous": False,
             "executionOption": "Out Of Process",
-            "fields": [mapping[name] for name in names],
+            "fields": [mapping[field] for field in names + sender[name]],
             "label": label,
             "name": name,
             "statuses": COMMAND_STATUSES,

@@ -280,3 +280,36 @@ def test_a_task_saved_with_the_forms_defaults_runs(sandbox):
     assert ran.result.rc == 0, ran.result.message
     assert output["result"]["stats"]["msg_queued_count"] == 2
     assert [e.params["Body"] for e in sandbox.creates()] == [["hi"], ["hi"]]
+
+
+def test_test_connection_preflights_the_sender_the_template_sends(sandbox):
+    """The template sends Action and Sender to Test Connection (issue 22)."""
+    fields = {
+        "twilio_credentials.user": sandbox.account_sid,
+        "twilio_credentials.password": sandbox.auth_token,
+        "proxy_type": [None],
+        "action": ["sms_message"],
+        "sender": "+15550001234",
+    }
+    result, stdout, stderr = agent.run_command("test_connection", fields)
+    runner.record(stdout, stderr, result.message, result.output_data)
+    assert result.rc == 20
+    assert "Sender: +15550001234 is not a phone number" in result.message
+    voice_only = sandbox.catalog.add_phone_number("+15550009999", sms=False)
+    fields["sender"] = voice_only["phone_number"]
+    result, stdout, stderr = agent.run_command("test_connection", fields)
+    runner.record(stdout, stderr, result.message, result.output_data)
+    assert result.rc == 0
+    (warning,) = json.loads(result.output_data)["result"]["warnings"]
+    assert "no SMS capability" in warning
+
+
+def test_dry_run_gives_the_same_plan_as_the_cli(sandbox, point):
+    point(sandbox)
+    fields = fields_for(sandbox, recipients="+15558675310,+447700900123", dry_run=True)
+    via_agent = _run(fields)
+    cli = run_cli(fields, sandbox.url)
+    assert via_agent.result.rc == cli.rc == 0
+    assert _output(via_agent) == cli.output
+    assert _output(via_agent)["result"]["plan"]["recipients"] == 2
+    assert sandbox.creates() == []

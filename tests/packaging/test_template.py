@@ -266,6 +266,9 @@ def test_test_connection_command(template):
     mappings = {f["fieldMapping"]: f["name"] for f in template["fields"]}
     names = [mappings[m] for m in command["fields"]]
     assert "twilio_credentials" in names and "proxy_type" in names
+    assert "action" in names and "sender" in names  # the Sender's pre-flight
+    senders = commands[gen_template.LIST_SENDERS]
+    assert "sender" not in [mappings[m] for m in senders["fields"]]
 
 
 def test_sys_ids_are_unique_and_stable(template):

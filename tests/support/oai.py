@@ -116,6 +116,10 @@ def to_json_schema(node, document: dict | None = None):
             }
         else:
             out[key] = to_json_schema(value, document)
+    if node.get("x-twilio", {}).get("overrideType") == "string" and isinstance(
+        out.get("type"), str
+    ):  # e.g. prices: typed number, sent (and read by Twilio's SDKs) as strings
+        out["type"] = [out["type"], "string"]
     if node.get("nullable"):
         if isinstance(out.get("type"), str):
             out["type"] = [out["type"], "null"]

@@ -143,10 +143,22 @@ def senders(args: argparse.Namespace, signals: Signals) -> int:
     return _command(list_senders, args, signals)
 
 
+def _sender_fields(args: argparse.Namespace) -> Dict[str, Any]:
+    """``check --from/--action``: the Sender to pre-flight (none for senders)."""
+    sender, action = getattr(args, "sender", None), getattr(args, "action", None)
+    fields: Dict[str, Any] = {}
+    if sender:
+        fields["sender"] = sender
+    if action:
+        fields["action"] = [ACTIONS[action]]
+    return fields
+
+
 def _command(command, args: argparse.Namespace, signals: Signals) -> int:
     """A template command from --fields and the credential options (the
     file wins where both give a value); a signal sets its cancel event."""
     fields = _credential_fields(args)
+    fields.update(_sender_fields(args))
     if args.fields:
         fields = _fill_gaps(_load_fields(args.fields), fields)
     cancel = Cancel()
@@ -159,6 +171,8 @@ def _command(command, args: argparse.Namespace, signals: Signals) -> int:
 
 def run(args: argparse.Namespace, signals: Signals) -> int:
     fields = _fill_gaps(_load_fields(args.fields), _environment_credentials())
+    if args.dry_run:  # the option wins over the file's dry_run
+        fields["dry_run"] = True
     return _execute(fields, args, signals)
 
 
@@ -208,6 +222,7 @@ def send(args: argparse.Namespace, signals: Signals) -> int:
         "validity_period": args.validity_period,
         "smart_encoding": args.smart_encoding,
         "status_callback_url": args.status_callback,
+        "dry_run": args.dry_run,
     }
     fields.update(_credential_fields(args))
     fields.update(_voice_fields(args))

@@ -62,12 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     _add_run(commands)
     _add_send(commands)
-    _add_template_command(
+    check = _add_template_command(
         commands,
         "check",
-        "test the credentials and proxy; sends nothing",
+        "test the credentials and proxy, and the Sender if given; sends nothing",
         handlers.check,
     )
+    check.add_argument("--from", dest="sender", help="pre-flight this Sender too")
+    check.add_argument("--action", choices=sorted(handlers.ACTIONS), default=None)
     _add_template_command(
         commands,
         "senders",
@@ -178,7 +180,17 @@ def _add_run(commands) -> None:
     )
     _connection_options(run)
     _state_options(run)
+    _dry_run(run)
     run.set_defaults(handler=handlers.run)
+
+
+def _dry_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate, resolve the Sender, count segments, look up prices; "
+        "send nothing (the fields' dry_run)",
+    )
 
 
 def _add_send(commands) -> None:
@@ -218,6 +230,7 @@ def _add_send(commands) -> None:
         help="SMS: let Twilio replace Unicode look-alikes by GSM-7 characters",
     )
     send.add_argument("--status-callback", help="https:// URL for status callbacks")
+    _dry_run(send)
     _voice_options(send)
     _credentials(send)
     _connection_options(send)
@@ -244,10 +257,11 @@ def _voice_options(send: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_template_command(commands, name: str, help: str, handler) -> None:
+def _add_template_command(commands, name: str, help: str, handler):
     """``check`` and ``senders``: the template's commands, which send nothing."""
     command = commands.add_parser(name, help=help)
     command.add_argument("--fields", help=COMMAND_FIELDS_HELP)
     _credentials(command)
     _connection_options(command)
     command.set_defaults(handler=handler)
+    return command

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Set
 from ..exceptions import RUN_WIDE_ERRORS, TwilioConnectionError, TwilioTaskError
 from ..inputs.settings import Settings
 from ..models import RecipientResult, Reply, ReplyKind, Status
+from ..output.hints import with_hint
 from .cancel import Cancel
 from .ratelimit import AdaptiveLimiter
 from .retry import SEND, Retry
@@ -283,6 +284,7 @@ def _log_lines(result: RecipientResult) -> List[tuple]:
     if result.status == Status.UNKNOWN:
         return [("warning", "Answer lost: %s: %s", result.to, problem)]
     if result.status != Status.QUEUED:
+        problem = with_hint(problem, result.error_code)
         return [("error", "Not queued: %s: %s", result.to, problem)]
     if result.sid is None:
         # HTTP 201 means queued; say why the output has no sid for it.

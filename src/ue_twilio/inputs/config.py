@@ -79,6 +79,7 @@ class TaskConfig:
     validity_period: Optional[int] = None
     smart_encoding: bool = False
     status_callback_url: Optional[str] = None
+    dry_run: bool = False
 
     @property
     def account_sid(self) -> str:
@@ -171,7 +172,13 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
         validity_period=delivery.validity_period,
         smart_encoding=delivery.smart_encoding,
         status_callback_url=delivery.status_callback_url,
+        dry_run=bool(read_boolean(raw, "dry_run")),
     )
+
+
+def read_sender(raw: Mapping[str, Any], action: str) -> str:
+    """The Sender as a send reads it (Test Connection's pre-flight reads it too)."""
+    return _sender(raw, action)[0]
 
 
 def _sender(raw: Mapping[str, Any], action: str) -> Tuple[str, List[str]]:

@@ -216,6 +216,15 @@ FIELDS: Tuple[FieldSpec, ...] = (
         "message or call.",
     ),
     FieldSpec(
+        "dry_run",
+        "Dry Run",
+        BOOLEAN,
+        "Validate, check the Sender, count segments and look up Twilio's "
+        "prices, then stop: nothing is sent. The plan (recipients, segments, "
+        "estimated cost per country) is in the Extension Output.",
+        default=False,
+    ),
+    FieldSpec(
         "answer_timeout",
         "Answer Timeout",
         INTEGER,

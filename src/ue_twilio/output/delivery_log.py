@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Dict, Optional
 
 from ..models import DeliveryReport, RecipientResult
+from .hints import with_hint
 from .logsafe import LIST_LIMIT, SafeLog
 
 
@@ -36,7 +37,7 @@ def _describe(result: RecipientResult) -> str:
     text = result.delivery or "unknown"
     if result.error_code is not None or result.error_message:
         text += " ({})".format(result.describe_failure())
-    return text
+    return with_hint(text, result.error_code)
 
 
 def delivery_counts(report: Optional[DeliveryReport]) -> Dict[str, Optional[int]]:

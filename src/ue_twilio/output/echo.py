@@ -63,6 +63,7 @@ ECHO_KEYS = (
         "status_callback_url",
     )
     + f.VOICE_OPTIONS
+    + ("dry_run",)
 )
 
 # The keys of a template command's ``invocation.fields``: the fields it reads.
@@ -117,6 +118,7 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
         "validity_period": config.validity_period,
         "smart_encoding": config.smart_encoding,
         "status_callback_url": config.status_callback_url,
+        "dry_run": config.dry_run,
     }
     if config.proxy is not None:
         echoed.update(_proxy_echo(config.proxy))
@@ -181,6 +183,7 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
         "answering_machine": _choice(raw, "answering_machine") if voice else None,
         "call_order": _choice(raw, "call_order") if voice else None,
         "fallback_sms": _boolean(raw, "fallback_sms") if voice else None,
+        "dry_run": _boolean(raw, "dry_run"),
         "max_concurrent_requests": _integer(raw, "max_concurrent_requests"),
         "delivery_timeout": _integer(raw, "delivery_timeout")
         if raw.get("wait_for_delivery") is True

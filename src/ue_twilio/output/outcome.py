@@ -24,6 +24,7 @@ from ..models import (
     count_queued,
 )
 from .echo import blank_echo
+from .hints import hint_for
 from .verdict import crashed
 
 RECIPIENT_DETAIL_LIMIT = 10000
@@ -129,14 +130,23 @@ def recipients_detail(
     segments and price to every entry (prices.py).
     """
     if len(results) <= RECIPIENT_DETAIL_LIMIT:
-        return {"recipients": [r.as_dict(priced) for r in results]}
+        return {"recipients": [_entry(r, priced) for r in results]}
     problems = (r for r in results if not _fine(r))
-    listed = [r.as_dict(priced) for r in islice(problems, RECIPIENT_DETAIL_LIMIT)]
+    listed = [_entry(r, priced) for r in islice(problems, RECIPIENT_DETAIL_LIMIT)]
     return {
         "recipients": listed,
         "recipients_listed": "not_queued_only",
         "recipients_omitted": len(results) - len(listed),
     }
+
+
+def _entry(result: RecipientResult, priced: bool) -> Dict[str, Any]:
+    """A recipient's entry; one with a Twilio error code also has ``hint``
+    (what it means and what to do, output/hints.py; null if we have none)."""
+    entry = result.as_dict(priced)
+    if result.error_code is not None:
+        entry["hint"] = hint_for(result.error_code)
+    return entry
 
 
 def _fine(result: RecipientResult) -> bool:

@@ -26,7 +26,7 @@ from ..output.logsafe import SafeLog
 from ..output.outcome import Outcome, build_output, recipients_detail, stats
 from ..redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from ..transport.client import open_client
-from . import chain, delivery, fallback, rounds
+from . import chain, delivery, fallback, plan, rounds
 from .final import final_outcome
 from .hangup import HangUp, mark_hung_up
 from .run import Context, Run, Sending
@@ -80,6 +80,8 @@ class Task:
         for notice in config.notices:
             log.warning(notice)
         warn_ucs2(config, log)
+        if config.dry_run:
+            return self._dry_run(config, log, redactor)
         try:
             resend = self._resend_state(config, log)
         except TwilioTaskError as exc:  # state file busy or not ours: send nothing
@@ -89,6 +91,14 @@ class Task:
             return self._send_with(config, resend, log, redactor)
         finally:
             resend.close()
+
+    def _dry_run(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
+        """phases/plan.py instead of sending; the rerun ledger stays closed."""
+        try:
+            return plan.dry_run(config, self._settings, self._cancel, log, redactor)
+        except TwilioTaskError as exc:  # the Sender, credentials, connection
+            log.error(exc.status_description)
+            return early_outcome(exc, self._raw, redactor, config)
 
     def _resend_state(self, config: TaskConfig, log: SafeLog) -> ResendState:
         settings = self._settings

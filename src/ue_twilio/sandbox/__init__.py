@@ -17,6 +17,13 @@ taken from the path): ``POST/GET /2010-04-01/Accounts/{sid}/Messages.json``,
 ``next_page_uri``) and Messaging v1 ``GET /v1/Services`` (two services, Twilio's
 v1 envelope ``{"services": [...], "meta": {...}}`` with absolute page URLs).
 ``Sandbox.catalog.add_phone_number`` / ``add_service`` add more (see catalog.py).
+The pre-flight's and the dry run's questions (compliance.py; configured through
+``Sandbox.catalog.compliance`` or ``ue-twilio sandbox --catalog FILE``):
+``IncomingPhoneNumbers.json?PhoneNumber=``, ``OutgoingCallerIds.json``,
+Messaging v1 ``GET /v1/Services/{MG}``, ``…/Compliance/Usa2p`` (A2P 10DLC
+campaign: the first default service's is VERIFIED), ``/v1/Tollfree/Verifications``,
+Pricing v1 ``/v1/Messaging/Countries/{ISO}`` and Pricing v2
+``/v2/Voice/Numbers/{E.164}`` (fake prices for US, CA, GB, DE, GR).
 
 Lists (``GET …/Messages.json``, ``…/Calls.json``; see ``listing.py``): newest
 first, filters Messages ``To``, ``From``, ``DateSent``, ``DateSent<``,
@@ -66,6 +73,10 @@ Messages From +15005550001 → 21212, +15005550007 → 21606, +15005550008 → 2
 Messages To +15005550001 → 21211, …02 → 21612, …03 → 21408, …04 → 21610,
 …09 → 21614 (also behind ``whatsapp:``). Calls From +15005550001 → 21212; Calls To
 +15005550001 → 21217, …02 → 21214, …03 → 21215, …04 → 21216.
+Coded errors (ours, any five-digit Twilio code CCCCC): To +15005551CCCCC → the
+create is refused with CCCCC (400, Messages and Calls); Messages To
++15005552CCCCC → created, then ends ``undelivered`` (``failed`` for 30450 and
+63016) with error_code CCCCC.
 Deviation: real test credentials refuse every Calls From other than
 +15005550006 with 21210; the sandbox accepts any valid E.164 From so that people
 can try it with their own numbers. Likewise any valid Messages From is accepted.

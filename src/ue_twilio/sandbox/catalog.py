@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
+from .compliance import Compliance
 from .errors import ApiError
 from .resources import API_VERSION, BASE, new_sid, rfc2822
 from .validation import Params, first
@@ -47,6 +48,10 @@ class Catalog:
             self.add_phone_number(number, name, sms=sms, mms=mms, voice=voice)
         for name, usecase in DEFAULT_SERVICES:
             self.add_service(name, usecase)
+        # The pre-flight's questions (compliance.py): the first service has a
+        # verified A2P 10DLC campaign, the second none.
+        self.compliance = Compliance(account_sid)
+        self.compliance.set_a2p(self._services[0]["sid"], "VERIFIED")
 
     def add_phone_number(
         self, number: str, name: str = "", sms=True, mms=False, voice=True
@@ -74,7 +79,7 @@ class Catalog:
         """The list document for our paths, None for any other path."""
         numbers = NUMBERS.match(path)
         if numbers is None and path != SERVICES_PATH:
-            return None
+            return self._compliance(method, path, params, forbidden)
         if numbers is not None and numbers.group("account") != self.account_sid:
             raise ApiError(404, 20404, f"The requested resource {path} was not found")
         if forbidden:
@@ -84,11 +89,29 @@ class Catalog:
         size, page = _paging(params)
         with self._lock:
             rows = list(self._numbers if numbers is not None else self._services)
+        wanted = first(params, "PhoneNumber")
+        if numbers is not None and wanted:  # exact match: what the pre-flight asks
+            rows = [row for row in rows if row["phone_number"] == wanted]
         chunk = rows[page * size : (page + 1) * size]
         more = (page + 1) * size < len(rows)
         if numbers is not None:
             return _v2010_page(path, chunk, size, page, more)
         return self._v1_page(chunk, size, page, more)
+
+    def _compliance(
+        self, method: str, path: str, params: Params, forbidden: bool
+    ) -> Optional[dict]:
+        """Caller IDs, one service, A2P, toll-free, prices (compliance.py)."""
+        with self._lock:
+            services = list(self._services)
+        found = self.compliance.answer(path, params, self.base_url, services)
+        if found is None:
+            return None
+        if forbidden:
+            raise ApiError(403, 20403, "Forbidden: the account may not do this.")
+        if method != "GET":
+            raise ApiError(405, 20004, "Method not allowed")
+        return found
 
     def _v1_page(self, rows: List[dict], size: int, page: int, more: bool) -> dict:
         url = self.base_url + SERVICES_PATH + "?PageSize={}&Page={}"
@@ -205,3 +228,31 @@ def _service(account_sid: str, name: str, usecase: str) -> dict:
         "usecase": usecase,
         "validity_period": 36000,
     }
+
+
+def load_catalog(catalog: Catalog, data: dict) -> None:
+    """Add ``ue-twilio sandbox --catalog FILE``'s senders, states and prices."""
+    compliance = catalog.compliance
+    for item in data.get("numbers", []):
+        number = catalog.add_phone_number(
+            item["phone_number"],
+            item.get("friendly_name", ""),
+            sms=item.get("sms", True),
+            mms=item.get("mms", False),
+            voice=item.get("voice", True),
+        )
+        compliance.set_tollfree(number, item.get("toll_free_verification"))
+    for item in data.get("services", []):
+        service = catalog.add_service(
+            item["friendly_name"], item.get("usecase", "undeclared")
+        )
+        for key in ("inbound_request_url", "use_inbound_webhook_on_number"):
+            if key in item:
+                service[key] = item[key]
+        compliance.set_a2p(service["sid"], item.get("a2p_campaign_status"))
+    for number in data.get("caller_ids", []):
+        compliance.add_caller_id(number)
+    for iso, amount in data.get("sms_prices", {}).items():
+        compliance.set_sms_price(iso, amount)
+    for prefix, (iso, amount) in data.get("voice_prices", {}).items():
+        compliance.set_voice_price(prefix, iso, amount)

@@ -8,11 +8,13 @@ start it as a subprocess; serves until SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 from typing import List, Tuple
 
+from .catalog import load_catalog
 from .defaults import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from .faults import FAULT_KINDS, PAGE_FAULT_KINDS, Faults
 from .server import Sandbox
@@ -53,6 +55,17 @@ magic To numbers (with any credentials; see the package docstring for all):
                  +15005550014 call answered by a person,
                  +15005550015 call answered, detection unsure (unknown);
                  any other: message delivered / call completed (a person)
+  coded errors:  +15005551CCCCC create refused with Twilio error CCCCC,
+                 +15005552CCCCC message created, then ends with error CCCCC
+                 (e.g. +1500555130034, +1500555263016)
+
+catalog (--catalog FILE, JSON; every key optional):
+  {"numbers": [{"phone_number": "+18005550100", "sms": true, "voice": false,
+                "toll_free_verification": "IN_REVIEW"}],
+   "services": [{"friendly_name": "Ops", "a2p_campaign_status": "VERIFIED",
+                 "inbound_request_url": "https://example.com/in"}],
+   "caller_ids": ["+15550007777"],
+   "sms_prices": {"US": "0.0079"}, "voice_prices": {"+1": ["US", "0.0140"]}}
 
 scripted faults (--fault KIND[:COUNT], repeatable; for the next creates):
 """
@@ -142,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--journal", metavar="FILE", help="dump the journal (JSON Lines) on exit"
     )
     parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="JSON: more senders, compliance states and prices (see below)",
+    )
+    parser.add_argument(
         "--no-journal", action="store_true", help="keep no journal (benchmarks)"
     )
     return parser
@@ -182,6 +200,9 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
         sandbox.script(kind, count)
     for kind, count in args.page_fault:
         sandbox.script_next_pages(kind, count)
+    if args.catalog:
+        with open(args.catalog, encoding="utf-8") as handle:
+            load_catalog(sandbox.catalog, json.load(handle))
     return sandbox
 
 

@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Dict, Optional
 
+from .errors import DELIVERY_ERROR_PREFIX, coded_error
 from .validation import Params, first, split_channel
 
 API_VERSION = "2010-04-01"
@@ -36,6 +37,8 @@ _MESSAGE_PATHS = {
     "failed": ("sending", "failed"),
     "read": ("sent", "delivered", "read"),
 }
+# Coded delivery errors (+15005552CCCCC) that end ``failed``; others ``undelivered``.
+FAILED_CODES = (30450, 63016)
 _MESSAGE_ERRORS = {
     "undelivered": (30003, "Unreachable destination handset"),
     "failed": (30008, "Unknown error"),
@@ -145,6 +148,9 @@ class Store:
             split_channel(to)[1], "message", MESSAGE_OUTCOMES, "delivered"
         )
         service = first(params, "MessagingServiceSid") or None
+        coded = coded_error(split_channel(to)[1], DELIVERY_ERROR_PREFIX)
+        if coded is not None:  # +15005552CCCCC: ends with Twilio error CCCCC
+            outcome = "failed" if coded[0] in FAILED_CODES else "undelivered"
         record = {
             "sid": new_sid("MM" if params.get("MediaUrl") else "SM"),
             "created": time.time(),
@@ -155,6 +161,7 @@ class Store:
             "media": len([url for url in params.get("MediaUrl", []) if url]),
             "path": ("accepted" if service else "queued",) + _MESSAGE_PATHS[outcome],
             "outcome": outcome,
+            "error": coded,
         }
         with self._lock:
             self._messages[record["sid"]] = record
@@ -244,7 +251,8 @@ class Store:
         stage = self._stage(record, time.time() if now is None else now)
         status = record["path"][stage]
         final = stage == len(record["path"]) - 1
-        error = _MESSAGE_ERRORS.get(record["outcome"]) if final else None
+        error = record.get("error") or _MESSAGE_ERRORS.get(record["outcome"])
+        error = error if final else None
         path = record["path"]
         sent = "sent" in path and stage >= path.index("sent")
         sent_at = self._stage_time(record, path.index("sent")) if sent else None

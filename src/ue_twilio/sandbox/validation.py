@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ElementTree
 from typing import Dict, List, Tuple
 from urllib.parse import urlsplit
 
-from .errors import ApiError, bad_request
+from .errors import CREATE_ERROR_PREFIX, ApiError, bad_request, coded_error
 
 Params = Dict[str, List[str]]
 
@@ -92,6 +92,13 @@ def _magic(table: dict, number: str) -> None:
         raise bad_request(hit[0], hit[1].format(number))
 
 
+def _coded(to: str) -> None:
+    """To +15005551CCCCC: refused with Twilio error CCCCC (any five digits)."""
+    coded = coded_error(to, CREATE_ERROR_PREFIX)
+    if coded is not None:
+        raise bad_request(coded[0], "{}: {}".format(coded[1], to))
+
+
 def validate_message(params: Params) -> None:
     """Raise ApiError for the first problem a Twilio Messages create would report."""
     to, sender = first(params, "To"), first(params, "From")
@@ -111,6 +118,7 @@ def validate_message(params: Params) -> None:
     if sender:
         _magic(MESSAGE_FROM_MAGIC, split_channel(sender)[1])
     _magic(MESSAGE_TO_MAGIC, split_channel(to)[1])
+    _coded(split_channel(to)[1])
 
 
 def check_status_callback(params: Params) -> None:
@@ -205,6 +213,7 @@ def validate_call(params: Params) -> None:
     check_status_callback(params)
     _magic(CALL_FROM_MAGIC, sender)
     _magic(CALL_TO_MAGIC, to)
+    _coded(to)
 
 
 def _check_instructions(params: Params) -> None:
