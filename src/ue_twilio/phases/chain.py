@@ -50,7 +50,8 @@ def call_until_answered(context: Context, run: Run) -> Tuple[Sending, DeliveryRe
 
 
 class CallChain:
-    """The order, the time budget and the verdict of one chain of calls."""
+    """The order, the time budget and the merged report of one chain of calls
+    (its exit code is decided in output/verdict.py)."""
 
     def __init__(
         self,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence
 
 from ..engine.listing import Listing, listing_for
-from ..engine.tracking import Tracker, TrackSettings
 from ..inputs import voice
 from ..inputs.config import TaskConfig
 from ..models import DeliveryReport, Status, count
@@ -51,6 +50,10 @@ def follow(
     """Follow the queued results at ``indices`` to their final status
     (Tracker), then put the tracker's copies in their place; with a
     ``listing``, many of them by rounds of Twilio's list."""
+    # Imported here: a run that does not follow delivery (most large sends)
+    # never loads the tracker, and its first request leaves sooner.
+    from ..engine.tracking import Tracker, TrackSettings
+
     config, settings = run.config, context.settings
     resource = "Calls" if config.is_voice else "Messages"
     track_settings = TrackSettings(

@@ -9,12 +9,20 @@ with: the client, the settings and the task's ``Cancel`` (engine/cancel.py).
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from ..engine.cancel import Cancel
 from ..engine.dispatcher import Dispatcher
 from ..engine.reconcile import ABSENT, FOUND, UNDECIDED, Verdict
-from ..engine.tracking import Tracker
 from ..exceptions import TwilioTaskError
 from ..inputs.config import TaskConfig
 from ..inputs.settings import Settings
@@ -32,6 +40,9 @@ from ..output.live import LiveReporter
 from ..output.logsafe import SafeLog
 from ..transport.client import TwilioClient
 from .hangup import CallLedger
+
+if TYPE_CHECKING:  # loaded only by a run that follows delivery (delivery.py)
+    from ..engine.tracking import Tracker
 
 
 class Context(NamedTuple):
