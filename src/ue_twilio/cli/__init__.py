@@ -6,19 +6,43 @@ exit path prints that JSON: usage errors and unreadable ``--fields`` exit 20
 (never argparse's 2, which means AUTHENTICATION_ERROR here), an unexpected
 error exits 1, like the agent adapter's crash fallback.
 
+SIGINT and SIGTERM are caught from the first lines of this module on, before
+the heavy imports below (requests alone takes a noticeable part of a second):
+a signal that early is remembered and ends the command as a cancel, with its
+Extension Output, instead of killing it without a word.
+
 Development only: the extension archive leaves this folder out.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
-from typing import List, Optional
+from typing import Any, List, Optional
 
-from ..exceptions import TwilioTaskError
-from ..output.outcome import crash_outcome
-from ..phases.task import early_outcome
-from .commands import Signals, emit
-from .parser import build_parser
+EARLY_SIGNALS: List[int] = []
+
+
+def _remember(signum: int, frame: Any) -> None:
+    EARLY_SIGNALS.append(signum)
+
+
+def _catch_early_signals() -> None:
+    """Until ``Signals`` takes over: remember, never die (main thread only)."""
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _remember)
+    except ValueError:  # imported off the main thread: nothing to catch there
+        pass
+
+
+_catch_early_signals()
+
+from ..exceptions import Cancelled, TwilioTaskError  # noqa: E402
+from ..output.outcome import crash_outcome  # noqa: E402
+from ..phases.task import early_outcome  # noqa: E402
+from .commands import Signals, emit  # noqa: E402
+from .parser import build_parser  # noqa: E402
 
 __all__ = ["main"]
 
@@ -32,6 +56,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     signals = Signals()
     with signals.installed():
         try:
+            if EARLY_SIGNALS:  # a signal during start-up: cancelled before the task
+                raise Cancelled()
             args = build_parser().parse_args(argv)
             return args.handler(args, signals)
         except TwilioTaskError as exc:  # usage, --fields, a cancel before the task

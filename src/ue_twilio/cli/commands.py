@@ -169,6 +169,9 @@ def _load_fields(path: str) -> Dict[str, Any]:
         fields = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ValidationError(what, source + " is not UTF-8 text.") from None
+    except RecursionError:
+        problem = source + " is nested too deeply to read as JSON."
+        raise ValidationError(what, problem) from None
     except ValueError as exc:
         problem = "{} is not valid JSON (line {}, column {}).".format(
             source, getattr(exc, "lineno", "?"), getattr(exc, "colno", "?")
@@ -227,8 +230,33 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def emit(outcome: Outcome) -> None:
-    print(outcome.output_json())
-    print(outcome.summary, file=sys.stderr)
+    """The Extension Output on STDOUT, the summary on STDERR.
+
+    A reader that closed its end early (``| head -1``) does not change the
+    run's exit code: the messages went out, a wrapper reading exit 1 might
+    send them again. The closed stream is pointed at the null device so
+    that Python's final flush does not fail either.
+    """
+    _write(sys.stdout, outcome.output_json())
+    _write(sys.stderr, outcome.summary)
+
+
+def _write(stream: Any, text: str) -> None:
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        _to_null(stream)
+    except ValueError:  # already closed (an earlier broken pipe)
+        pass
+
+
+def _to_null(stream: Any) -> None:
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no descriptor to replace
+        pass
 
 
 def _stderr_logger(level: str) -> logging.Logger:

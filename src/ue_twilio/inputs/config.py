@@ -317,12 +317,21 @@ def _content_variables(raw: Mapping, content_sid: Optional[str]) -> Optional[str
     if content_sid is None:
         raise ValidationError(label(name), "needs a Content Template SID")
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(value, parse_constant=_refuse_constant)
     except ValueError:
         raise ValidationError(label(name), "is not valid JSON") from None
+    except RecursionError:
+        problem = "is nested too deeply to read as JSON"
+        raise ValidationError(label(name), problem) from None
     if not isinstance(parsed, dict):
         raise ValidationError(label(name), "must be a JSON object")
     return json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python reads them;
+    forwarded, Twilio would receive invalid JSON."""
+    raise ValueError(name)
 
 
 def _voice_options(raw: Mapping, config: TaskConfig) -> None:
