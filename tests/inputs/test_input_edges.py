@@ -39,7 +39,7 @@ def test_content_variables_nested_too_deeply_name_the_field(sandbox):
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_content_variables_with_nan_or_infinity_are_not_json(sandbox, constant):
-    run = run_task(_whatsapp(sandbox, '{"1": ' + constant + '}'), sandbox.url)
+    run = run_task(_whatsapp(sandbox, '{"1": ' + constant + "}"), sandbox.url)
     _refused(run, "Content Variables", "is not valid JSON")
     assert sandbox.journal == []
 

@@ -41,7 +41,8 @@ _catch_early_signals()
 from ..exceptions import Cancelled, TwilioTaskError  # noqa: E402
 from ..output.outcome import crash_outcome  # noqa: E402
 from ..phases.task import early_outcome  # noqa: E402
-from .commands import Signals, emit  # noqa: E402
+from ..redact import Redactor  # noqa: E402
+from .commands import Signals, emit, given_secrets  # noqa: E402
 from .parser import build_parser  # noqa: E402
 
 __all__ = ["main"]
@@ -61,7 +62,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             args = build_parser().parse_args(argv)
             return args.handler(args, signals)
         except TwilioTaskError as exc:  # usage, --fields, a cancel before the task
-            outcome = early_outcome(exc, {})
+            outcome = early_outcome(exc, {}, Redactor(given_secrets(argv)))
         except Exception as exc:  # noqa: BLE001 - JSON on every exit path
             outcome = crash_outcome(exc)
     emit(outcome)

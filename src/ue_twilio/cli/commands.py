@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from ..exceptions import Cancelled, ValidationError
 from ..inputs.fields import SMS, VOICE, WHATSAPP
@@ -23,6 +23,8 @@ from ..output.outcome import Outcome
 from ..phases.task import Task
 
 ACTIONS = {"sms": SMS, "whatsapp": WHATSAPP, "voice": VOICE}
+SECRET_OPTIONS = ("--auth-token", "--api-secret")
+SECRET_VARIABLES = ("TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET")
 FIELDS_OPTION = "--fields"
 MAX_FIELDS_BYTES = 10 * 1000 * 1000
 
@@ -54,6 +56,18 @@ class Signals:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def given_secrets(argv: List[str]) -> List[str]:
+    """The secrets of the command line and the environment, for a usage
+    error that may quote any argument (a token pasted into the wrong option)."""
+    secrets = [os.environ.get(name, "") for name in SECRET_VARIABLES]
+    for index, argument in enumerate(argv):
+        option, equals, value = argument.partition("=")
+        if option in SECRET_OPTIONS:
+            following = argv[index + 1 : index + 2]
+            secrets.append(value if equals else "".join(following))
+    return [secret for secret in secrets if secret]
 
 
 def _credential_fields(args: Any) -> Dict[str, Any]:
@@ -141,6 +155,8 @@ def _command(command, args: argparse.Namespace, signals: Signals) -> int:
     fields = _credential_fields(args)
     if args.fields:
         fields = _fill_gaps(_load_fields(args.fields), fields)
+    else:
+        _require_credentials(args)
     cancel = threading.Event()
     signals.on_cancel = cancel.set
     logger = _stderr_logger(args.log_level)
@@ -185,7 +201,23 @@ def _load_fields(path: str) -> Dict[str, Any]:
     return fields
 
 
+def _require_credentials(args: argparse.Namespace) -> None:
+    """Without a fields file the options are the only source: name them (and
+    their variables), not the template field the user never saw."""
+    if args.api_key:
+        needed = [("--account-sid", "TWILIO_ACCOUNT_SID", args.account_sid)]
+        needed.append(("--api-secret", "TWILIO_API_SECRET", args.api_secret))
+    else:
+        needed = [("--account-sid", "TWILIO_ACCOUNT_SID", args.account_sid)]
+        needed.append(("--auth-token", "TWILIO_AUTH_TOKEN", args.auth_token))
+    for option, variable, value in needed:
+        if not value:
+            problem = "is required (or set ${})".format(variable)
+            raise ValidationError(option, problem)
+
+
 def send(args: argparse.Namespace, signals: Signals) -> int:
+    _require_credentials(args)
     fields: Dict[str, Any] = {
         "action": [ACTIONS[args.action]],
         "sender": args.sender,

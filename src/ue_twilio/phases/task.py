@@ -72,7 +72,9 @@ class Task:
             log.error(error.status_description)
             return early_outcome(error, self._raw, redactor)
         account = config.account
-        redactor = redactor_for(account.auth_user, account.secret, config.proxy)
+        redactor = redactor_for(
+            account.auth_user, account.secret, config.proxy, self._raw
+        )
         return self._send(config, SafeLog(self._logger, redactor), redactor)
 
     def _send(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
