@@ -167,7 +167,7 @@ def test_a_signal_during_a_run_cancels_like_the_agent(sandbox, tmp_path, signum)
     assert "WARNING Task was cancelled: " in stderr
     assert stats["msg_not_sent_count"] > 0
     assert stats["msg_queued_count"] + stats["msg_failed_count"] == 40
-    assert "Not sent (" in stderr
+    assert "Failed, not sent (" in stderr
 
 
 @pytest.mark.parametrize("command", ["check", "senders"])

@@ -31,7 +31,7 @@ def _assert_stopped_at_probe(run, words):
         THREE[0], status[len("CONNECTION_ERROR: ") : -1]
     ) in (run.stderr)
     # the probe never left either: all three are "not sent"
-    assert "Not sent (3): {}".format(", ".join(THREE)) in run.stderr
+    assert "Failed, not sent (3): {}".format(", ".join(THREE)) in run.stderr
 
 
 # -- DNS --------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .files import read_regular_file
 from .phone import (
     E164_HINT,
     MAX_FILE_RECIPIENTS,
+    clip,
     dedupe,
     is_e164,
     parse_file_lines,
@@ -78,6 +79,9 @@ class TaskConfig:
     validity_period: Optional[int] = None
     smart_encoding: bool = False
     status_callback_url: Optional[str] = None
+    # Malformed entries of the Recipient List or File: (entry as shown, why).
+    # Never sent; each ends as a failed recipient (exit 21).
+    rejected: List[Tuple[str, str]] = field(default_factory=list)
 
     @property
     def account_sid(self) -> str:
@@ -107,7 +111,7 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     action = read_choice(raw, "action") or f.SMS
     account = read_account(raw)
     sender, sender_notices = _sender(raw, action)
-    listed, recipients, notices = _recipients(raw, action, cancelled)
+    listed, recipients, notices, rejected = _recipients(raw, action, cancelled)
     config = TaskConfig(
         action=action,
         account=account,
@@ -117,6 +121,7 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
         listed_recipients=listed,
         recipient_file=read_text(raw, "recipient_list_file"),
         notices=sender_notices + notices,
+        rejected=rejected,
     )
     _message_and_template(raw, config)
     _voice_options(raw, config)
@@ -156,7 +161,10 @@ def _required_text(raw: Mapping, name: str) -> str:
 
 
 def _recipients(raw: Mapping, action: str, cancelled: Cancel):
-    """(listed, all unique, notices).
+    """(listed, all unique, notices, rejected).
+
+    A malformed entry does not stop the rest: it is rejected (reported as
+    failed, never sent). Only when no entry is a number is it exit 20.
 
     Recipients From makes the form require one field; at run time numbers from
     either field will do, as before the choice existed (a task saved with only
@@ -170,11 +178,15 @@ def _recipients(raw: Mapping, action: str, cancelled: Cancel):
         raise ValidationError(label("recipient_list_file"), "is required")
     from_file = numbers.from_file(path, cancelled) if path else []
     if not listed and not from_file:
+        if numbers.first_error is not None:
+            raise numbers.first_error
         raise ValidationError(
             label("recipient_list"), "at least one number is required"
         )
     unique, repeated = dedupe(listed + from_file)
-    return listed, unique, numbers.notices() + _duplicate_notices(repeated)
+    notices = numbers.notices() + _duplicate_notices(repeated)
+    notices += ["Not queued: {}.".format(why) for _, why in numbers.rejected]
+    return listed, unique, notices, numbers.rejected
 
 
 class _Numbers:
@@ -184,6 +196,8 @@ class _Numbers:
     def __init__(self, action: str) -> None:
         self.action = action
         self.prefixed = 0
+        self.rejected: List[Tuple[str, str]] = []
+        self.first_error: Optional[ValidationError] = None
 
     def listed(self, raw: Mapping) -> List[str]:
         name = "recipient_list"
@@ -194,10 +208,11 @@ class _Numbers:
                 len(text), limit
             )
             raise ValidationError(label(name), problem)
-        return [
+        numbers = [
             self.e164(name, "entry {}", position, entry)
             for position, entry in split_entries(text)
         ]
+        return [number for number in numbers if number is not None]
 
     def from_file(self, path: str, cancelled: Cancel) -> List[str]:
         name = "recipient_list_file"
@@ -208,15 +223,26 @@ class _Numbers:
             raise ValidationError(label(name), "is not UTF-8 text") from None
         numbers: List[str] = []
         for line_number, entry in parse_file_lines(io.StringIO(text, newline=None)):
-            numbers.append(self.e164(name, "line {}:", line_number, entry))
-            if len(numbers) > MAX_FILE_RECIPIENTS:
+            number = self.e164(name, "line {}:", line_number, entry)
+            if number is not None:
+                numbers.append(number)
+            if len(numbers) + len(self.rejected) > MAX_FILE_RECIPIENTS:
                 problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
                 raise ValidationError(label(name), problem)
         return numbers
 
-    def e164(self, name: str, where: str, position: int, entry: str) -> str:
-        """``entry`` as a number; ``where.format(position)`` names it in an
-        error (formatted only then: a file may hold 100,000 entries)."""
+    def e164(self, name: str, where: str, position: int, entry: str) -> Optional[str]:
+        """``entry`` as a number, or None when it is rejected (kept, with why,
+        in ``rejected``); ``where.format(position)`` names it in the reason
+        (formatted only then: a file may hold 100,000 entries)."""
+        try:
+            return self._number(name, where, position, entry)
+        except ValidationError as exc:
+            self.first_error = self.first_error or exc
+            self.rejected.append((clip(entry), exc.description))
+            return None
+
+    def _number(self, name: str, where: str, position: int, entry: str) -> str:
         number = entry
         if entry[: len(WHATSAPP_PREFIX)].lower() == WHATSAPP_PREFIX:
             what = "{} {}".format(where.format(position), show(entry))

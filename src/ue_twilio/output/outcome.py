@@ -83,15 +83,21 @@ def cancel_details(
 ) -> str:
     """What a cancel left behind, for STDERR and for exit 1's status."""
     queued = count_queued(results)
-    text = "Task was cancelled: {} queued, {} failed ({} unknown, {} not sent)".format(
-        queued,
-        count_failed(results),
-        count(results, Status.UNKNOWN),
-        count(results, Status.NOT_SENT),
+    text = "Task was cancelled: {} queued, {} failed ({})".format(
+        queued, count_failed(results), failed_breakdown(stats(results))
     )
     if delivered is not None:
         text += ", {} delivered".format(delivered)
     return text
+
+
+def failed_breakdown(counts: Mapping[str, Optional[int]]) -> str:
+    """What "failed" is made of, in the words of the STDERR lists: rejected
+    (by Twilio, or a malformed entry), unknown, not sent."""
+    unknown = counts["msg_unknown_count"] or 0
+    not_sent = counts["msg_not_sent_count"] or 0
+    rejected = (counts["msg_failed_count"] or 0) - unknown - not_sent
+    return "{} rejected, {} unknown, {} not sent".format(rejected, unknown, not_sent)
 
 
 def _first_failure(results: List[RecipientResult]) -> str:
@@ -211,9 +217,7 @@ def summary_line(
     extra = ""
     if s.get("msg_skipped_count"):
         extra += " ({} skipped as already queued)".format(s["msg_skipped_count"])
-    extra += ", {} failed ({} unknown, {} not sent)".format(
-        s["msg_failed_count"], s["msg_unknown_count"], s["msg_not_sent_count"]
-    )
+    extra += ", {} failed ({})".format(s["msg_failed_count"], failed_breakdown(s))
     if s.get("msg_not_called_count"):
         extra += ", {} not called".format(s["msg_not_called_count"])
     if s.get("msg_delivered_count") is not None:
