@@ -111,3 +111,35 @@ def test_a_usage_error_of_the_sandbox_exits_20_not_2():
     assert proc.returncode == 20
     assert "unrecognized arguments: --bogus" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _status_of(args):
+    proc = subprocess.run(
+        CLI + args, input="", capture_output=True, text=True, env=cli_env(), timeout=60
+    )
+    record(proc.stdout, proc.stderr)
+    assert proc.returncode == 20, proc.stderr
+    return json.loads(proc.stdout)["status_description"]
+
+
+def test_out_of_range_seconds_are_quoted_exactly_with_the_range_of_the_help():
+    status = _status_of(["run", "--fields", "-", "--read-timeout", "600.0001"])
+    assert "600.0001 is out of range 0.1-600 seconds." in status
+    status = _status_of(["run", "--fields", "-", "--state-lock-timeout", "601"])
+    assert "601 is out of range 0-600 seconds." in status  # as its help says
+    help_text = subprocess.run(
+        CLI + ["run", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "0-600 (default 10)" in help_text
+
+
+def test_run_help_shows_a_fields_file_that_is_valid_json():
+    proc = subprocess.run(
+        CLI + ["run", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0
+    example = proc.stdout.split("example fields file", 1)[1]
+    text = example[example.index("{") : example.rindex("}") + 1]
+    fields = json.loads(text)
+    assert fields["action"] == ["sms_message"]
+    assert "twilio_credentials" in fields
