@@ -42,10 +42,12 @@ class Redactor:
     def __init__(self, secrets: Iterable[Optional[str]] = (), pairs=()) -> None:
         forms = set()
         runs = set()
+        quarters = set()
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_CHARS:
                 forms.update(_forms(secret))
                 runs.update(_runs(secret))
+                quarters.update(_quarters(secret))
         for user, password in pairs:
             if user and password:
                 basic = _basic_forms(user, password)
@@ -53,6 +55,7 @@ class Redactor:
         # Longest first, so a form is never half-replaced by a shorter one.
         self._forms: List[str] = sorted(forms, key=len, reverse=True)
         self._runs = sorted(runs)
+        self._quarters = sorted(quarters)
         # Zero-width, so that overlapping runs are all found.
         alternatives = "|".join(re.escape(run) for run in self._runs)
         self._finder = re.compile("(?=(?:{}))".format(alternatives), re.IGNORECASE)
@@ -68,7 +71,10 @@ class Redactor:
     def _mask_runs(self, text: str) -> str:
         """Every stretch covered by runs of a secret becomes one ``****``."""
         lowered = text.lower()
-        if not any(run in lowered for run in self._runs):  # the common case
+        for quarter in self._quarters:
+            if quarter in lowered:
+                break
+        else:  # the common case: no run can be there
             return text
         spans: List[List[int]] = []
         for match in self._finder.finditer(text):
@@ -108,6 +114,15 @@ def _runs(secret: str) -> set:
         lowered = secret
     last = len(lowered) - MIN_SECRET_CHARS
     return {lowered[i : i + MIN_SECRET_CHARS] for i in range(last + 1)}
+
+
+def _quarters(secret: str) -> set:
+    """Every run of 8 characters holds one of these 4 (those starting at a
+    multiple of 4): a cheap test that no run is in a text (4x fewer tests)."""
+    lowered = secret.lower()
+    if len(lowered) != len(secret):
+        lowered = secret
+    return {lowered[i : i + 4] for i in range(0, len(lowered) - 3, 4)}
 
 
 def _basic_forms(user: str, password: str) -> set:

@@ -43,6 +43,10 @@ def test_a_typo_fails_alone_and_the_rest_is_sent(sandbox):
     assert run.output["invocation"]["fields"]["recipient_count"] == 2
     assert "WARNING Not queued: {}.\n".format(REASON) in run.stderr
     assert "Failed, rejected (by Twilio, or not a number) (1): 12345" in run.stderr
+    # every list of the counts' words, also when empty
+    assert "Failed, unknown (may have reached Twilio; not resent) (0): -" in run.stderr
+    assert "Failed, not sent (0): -" in run.stderr
+    assert "1 failed (1 rejected, 0 unknown, 0 not sent)" in run.stderr
 
 
 def test_only_malformed_entries_is_still_exit_20(sandbox):
