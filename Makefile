@@ -9,9 +9,16 @@ UIP_STAMP := $(UIP_VENV)/.installed-stamp
 # mypy and the requests stubs live in their own venv (the stubs need urllib3 2.x).
 TYPE_VENV ?= .venv-typecheck
 TYPE_STAMP := $(TYPE_VENV)/.installed-stamp
+# The newest requests and urllib3 2 (what `pip install` of the CLI gets), for
+# the tests of everything that touches the transport, proxies and the client.
+U3_VENV ?= .venv-u3
+U3_STAMP := $(U3_VENV)/.installed-stamp
+U3_TESTS := tests/transport tests/proxy tests/reliability/test_tls_always_verified.py \
+	tests/reliability/test_secret_hygiene.py tests/reliability/test_network_faults.py \
+	tests/sandbox/test_sandbox_transport.py
 
-.PHONY: setup uip-setup demo test lint typecheck check-py37 system-deps twilio-oai package \
-	uip-package bench bench-smoke clean
+.PHONY: setup uip-setup demo test test-u3 lint typecheck check-py37 system-deps twilio-oai \
+	package uip-package bench bench-smoke clean
 
 setup: $(STAMP)
 
@@ -32,6 +39,16 @@ $(TYPE_STAMP): requirements-typecheck.txt
 	$(PYTHON) -m venv $(TYPE_VENV)
 	$(TYPE_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-typecheck.txt
 	touch $(TYPE_STAMP)
+
+$(U3_STAMP): requirements-u3.txt pyproject.toml setup.py
+	$(PYTHON) -m venv $(U3_VENV)
+	$(U3_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-u3.txt
+	$(U3_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(U3_STAMP)
+
+# The transport, proxy and client tests again on urllib3 2 (requirements-u3.txt).
+test-u3: $(U3_STAMP) system-deps twilio-oai
+	$(U3_VENV)/bin/python -m pytest -q $(U3_TESTS)
 
 # mypy, strict, on the core (configuration in pyproject.toml).
 typecheck: $(TYPE_STAMP)
@@ -58,6 +75,7 @@ twilio-oai: setup
 
 test: setup uip-setup system-deps lint typecheck check-py37 twilio-oai
 	$(PY) -m pytest
+	$(MAKE) test-u3
 
 package: setup
 	$(PY) scripts/build_package.py
@@ -73,4 +91,4 @@ bench-smoke: setup
 	$(PY) benchmarks/run.py --smoke
 
 clean:
-	rm -rf $(VENV) $(UIP_VENV) $(TYPE_VENV) dist build 3pp .pytest_cache .cache
+	rm -rf $(VENV) $(UIP_VENV) $(TYPE_VENV) $(U3_VENV) dist build 3pp .pytest_cache .cache

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import runner  # noqa: E402
 from support.boxes import Boxes  # noqa: E402
-from support.leaks import BASIC_PAIRS, SECRETS  # noqa: E402
+from support.leaks import BASIC_PAIRS, SECRETS, assert_no_runs  # noqa: E402
 
 
 def pytest_configure(config):
@@ -62,6 +62,7 @@ def secret_guard():
     for secret in [s for s in SECRETS if _searchable(s)]:
         for form in _forms(secret):
             assert form not in seen, "a secret leaked into the output"
+        assert_no_runs(seen, [secret])
     for user, secret in list(BASIC_PAIRS):
         encoded = _basic(user, secret)
         if len(encoded) >= MIN_ENCODED_CHARS:

@@ -70,3 +70,10 @@ def test_entries_show_segments_for_messages_and_duration_for_calls():
         "price_unit": "USD",
         "duration": 42,
     }
+
+
+@pytest.mark.parametrize("segments", ["\u0663", "\u00b2", "\uff13"])
+def test_counts_in_other_scripts_digits_are_unknown(segments):
+    """Only ASCII digits are a count: int() reads '٣' and '３' as 3."""
+    counts = totals([_message("-0.1", segments=segments)], is_call=False)
+    assert counts["msg_segments_count"] is None

@@ -39,12 +39,14 @@ if _TYPE_CHECKING:  # pragma: no cover
     from .models import Snapshot
     from .output.outcome import Outcome, crash_outcome
     from .phases.task import Task, early_outcome
+    from .redact import Redactor
 
 # name -> (module that defines it, its name there), imported when first read
 _LAZY = {
     "Cancel": ("engine.cancel", "Cancel"),
     "LIST_SENDERS": ("commands.senders", "COMMAND"),
     "Outcome": ("output.outcome", "Outcome"),
+    "Redactor": ("redact", "Redactor"),
     "SMS": ("inputs.fields", "SMS"),
     "Settings": ("inputs.settings", "Settings"),
     "Snapshot": ("models", "Snapshot"),
@@ -74,6 +76,7 @@ __all__ = [
     "Cancel",
     "Cancelled",
     "Outcome",
+    "Redactor",
     "Settings",
     "Snapshot",
     "Task",

@@ -95,9 +95,6 @@ def _count(value: Any) -> Optional[int]:
         return None
     if isinstance(value, int):
         return value if value >= 0 else None
-    if isinstance(value, str) and value.isdigit():
-        try:
-            return int(value)
-        except ValueError:  # a digit int() does not read, e.g. "²"
-            return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)  # ASCII only: "²" and "٣" are digits too
     return None

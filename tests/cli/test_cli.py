@@ -113,8 +113,23 @@ def test_send_without_credentials_is_a_validation_error(sandbox):
     )
     assert proc.returncode == 20
     output = json.loads(proc.stdout)
-    assert output["status_description"].startswith(
-        "DATA_VALIDATION_ERROR: Twilio Credentials:"
+    assert output["status_description"] == (
+        "DATA_VALIDATION_ERROR: --account-sid: is required "
+        "(or set $TWILIO_ACCOUNT_SID)."
+    )
+    assert sandbox.journal == []
+
+
+def test_send_without_the_token_names_the_option_and_its_variable(sandbox):
+    env = cli_env(sandbox.url, TWILIO_ACCOUNT_SID=sandbox.account_sid)
+    env.pop("TWILIO_AUTH_TOKEN", None)
+    proc = _run(
+        ["send", "--from", "+15005550006", "--to", "+15558675310", "--message", "x"],
+        env=env,
+    )
+    assert proc.returncode == 20
+    assert json.loads(proc.stdout)["status_description"] == (
+        "DATA_VALIDATION_ERROR: --auth-token: is required (or set $TWILIO_AUTH_TOKEN)."
     )
     assert sandbox.journal == []
 
@@ -152,7 +167,7 @@ def test_a_signal_during_a_run_cancels_like_the_agent(sandbox, tmp_path, signum)
     assert "WARNING Task was cancelled: " in stderr
     assert stats["msg_not_sent_count"] > 0
     assert stats["msg_queued_count"] + stats["msg_failed_count"] == 40
-    assert "Not sent (" in stderr
+    assert "Failed, not sent (" in stderr
 
 
 @pytest.mark.parametrize("command", ["check", "senders"])

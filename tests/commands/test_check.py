@@ -238,12 +238,12 @@ def test_through_a_real_proxy(sandbox, squid):
 def test_proxy_refusing_the_credentials_is_exit_10(sandbox, squid, secret_guard):
     from support.squid import PROXY_USER
 
-    secret_guard.add("not-the-proxy-password")
+    secret_guard.add("not-the-proxy-pa55word")
     fields = _command_fields(
         sandbox,
         proxy_type=["HTTP_WITH_CREDENTIALS"],
         proxy=squid.url("http_auth"),
-        proxy_credentials={"user": PROXY_USER, "password": "not-the-proxy-password"},
+        proxy_credentials={"user": PROXY_USER, "password": "not-the-proxy-pa55word"},
     )
     outcome, _ = _check(fields, sandbox.url)
     assert outcome.exit_code == 10

@@ -148,8 +148,8 @@ def test_cancel_during_tracking_ends_within_the_grace(make_box):
     assert run.output["status_description"] == PARTIAL
     assert run.output["result"]["cancelled"] is True
     assert (
-        "Task was cancelled: 8 queued, 0 failed (0 unknown, 0 not sent), 0 delivered."
-        in run.stderr
+        "Task was cancelled: 8 queued, 0 failed "
+        "(0 rejected, 0 unknown, 0 not sent), 0 delivered." in run.stderr
     )
     recipients = run.output["result"]["recipients"]
     assert {r["status"] for r in recipients} == {"queued"}

@@ -54,11 +54,11 @@ INVALID = {
     "recipients missing": ({"recipient_list": None}, "Recipient List"),
     "recipients only commas": ({"recipient_list": " , ,, "}, "Recipient List"),
     "recipient not a number": (
-        {"recipient_list": "+15558675310, call me"},
+        {"recipient_list": "call me"},
         "Recipient List",
     ),
     "recipient with a bad line": (
-        {"recipient_list": "+15558675310\ncall me"},
+        {"recipient_list": "call me\n12345"},
         "Recipient List",
     ),
     "recipients from the list, list empty": (
@@ -302,10 +302,10 @@ def test_the_whatsapp_prefix_is_dropped_for_whatsapp(sandbox):
 
 
 def test_the_whatsapp_prefix_for_sms_says_what_to_do(sandbox):
-    fields = fields_for(sandbox, recipients="+15558675311,whatsapp:+15558675310")
+    fields = fields_for(sandbox, recipients="whatsapp:+15558675310")
     run = _assert_refused(sandbox, fields, "Recipient List")
     assert run.output["status_description"] == (
-        "DATA_VALIDATION_ERROR: Recipient List: entry 2 'whatsapp:+15558675310' has "
+        "DATA_VALIDATION_ERROR: Recipient List: entry 1 'whatsapp:+15558675310' has "
         "a whatsapp: prefix; drop it, or choose Send WhatsApp Message."
     )
 

@@ -101,17 +101,35 @@ def test_file_alone_is_enough(sandbox, tmp_path):
     assert sent_to(sandbox) == ["+15558675310"]
 
 
+def _rejected(run, entry):
+    """The failed entry of a malformed recipient: its reason."""
+    found = [r for r in run.output["result"]["recipients"] if r["to"] == entry]
+    assert [r["status"] for r in found] == ["failed"], run.output
+    return found[0]["error_message"]
+
+
 def test_bad_entry_names_its_line(sandbox, tmp_path):
     content = "# header\n+15558675310\n\n+1555 867 5311, +15558675312\n"
     path = write(tmp_path, content)
     run = run_cli(file_fields(sandbox, path), sandbox.url)
-    assert_refused(run, sandbox, "line 4: ", "'+1555 867 5311'", "E.164")
+    assert run.rc == 21
+    reason = _rejected(run, "+1555 867 5311")
+    assert reason.startswith("Recipient List File: line 4: '+1555 867 5311' ")
+    assert "E.164" in reason and reason in run.stderr
+    assert sorted(sent_to(sandbox)) == ["+15558675310", "+15558675312"]
 
 
 def test_bad_entry_after_a_comma_names_its_line(sandbox, tmp_path):
     path = write(tmp_path, "+15558675310\n+15558675311, 5558675312\n")
     run = run_task(file_fields(sandbox, path), sandbox.url)
-    assert_refused(run, sandbox, "line 2: ", "'5558675312'")
+    assert run.rc == 21
+    assert "line 2: '5558675312'" in _rejected(run, "5558675312")
+
+
+def test_a_file_of_nothing_but_bad_entries_is_refused(sandbox, tmp_path):
+    path = write(tmp_path, "# header\n12345\ncall me\n")
+    run = run_task(file_fields(sandbox, path), sandbox.url)
+    assert_refused(run, sandbox, "line 2: ", "'12345'", "E.164")
 
 
 def test_more_than_100000_numbers_is_refused(sandbox, tmp_path):

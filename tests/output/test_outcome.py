@@ -71,7 +71,8 @@ def test_cancel_is_21_with_something_queued_else_1(queued, expected):
         assert status == verdict.PARTIAL
     else:
         assert status == (
-            "FAIL: Task was cancelled: 0 queued, 2 failed (0 unknown, 1 not sent)."
+            "FAIL: Task was cancelled: 0 queued, 2 failed "
+            "(1 rejected, 0 unknown, 1 not sent)."
         )
 
 

@@ -133,7 +133,10 @@ def test_failing_magic_numbers_give_exit_21(sandbox):
     assert "+15005550002: Twilio error 21612" in run.stderr
     codes = [r["error_code"] for r in run.output["result"]["recipients"]]
     assert codes == [None, 21211, 21612]
-    assert "Failed (2): +15005550001, +15005550002" in run.stderr
+    assert (
+        "Failed, rejected (by Twilio, or not a number) (2): +15005550001, +15005550002"
+        in run.stderr
+    )
 
 
 def test_all_failed_gives_exit_1(sandbox):

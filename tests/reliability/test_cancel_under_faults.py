@@ -42,7 +42,10 @@ def _status(queued, unknown, not_sent):
     """Exit 21 carries the seed's text; exit 1 the cancel's details."""
     if queued:
         return PARTIAL
-    text = "FAIL: Task was cancelled: {} queued, {} failed ({} unknown, {} not sent)."
+    text = (
+        "FAIL: Task was cancelled: {} queued, {} failed "
+        "(0 rejected, {} unknown, {} not sent)."
+    )
     return text.format(queued, unknown + not_sent, unknown, not_sent)
 
 
@@ -93,7 +96,7 @@ def test_cancel_during_a_stalled_request_returns_after_the_grace(sandbox, action
     second = run.output["result"]["recipients"][1]
     assert second["status"] == "unknown"
     assert second["error_message"] == IN_FLIGHT_UNKNOWN
-    assert "Not sent (1): {}".format(THREE[2]) in run.stderr
+    assert "Failed, not sent (1): {}".format(THREE[2]) in run.stderr
     assert attempts_per_number(sandbox) == {THREE[0]: 1, THREE[1]: 1}
 
 

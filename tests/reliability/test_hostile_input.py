@@ -207,7 +207,8 @@ proxy_urls = st.one_of(
 
 def _files() -> list:
     """A few recipient files of every kind, written once per session."""
-    folder = Path(tempfile.mkdtemp(prefix="ue-twilio-hostile-"))
+    # not "hostile-": 8 characters of TOKEN, which the leak guard looks for
+    folder = Path(tempfile.mkdtemp(prefix="ue-twilio-odd-files-"))
     contents = {
         "valid.txt": "+15558675310\n# comment\n+15558675311, +15558675312\n",
         "bidi.txt": "+1555867\u202e5310\n",

@@ -22,8 +22,9 @@ def _assert_stopped_at_probe(run, words):
     assert run.rc == 10, run.stderr
     status = run.output["status_description"]
     assert status.startswith("CONNECTION_ERROR: "), status
-    for word in words:
-        assert word in status
+    for word in words:  # a tuple: the library's words differ by version
+        alternatives = word if isinstance(word, tuple) else (word,)
+        assert any(one in status for one in alternatives), status
     assert run.output["changed"] is False
     assert_counts(run, 3, queued=0, not_sent=3)
     # the recipient's line carries the status's sentence, without its final "."
@@ -31,7 +32,7 @@ def _assert_stopped_at_probe(run, words):
         THREE[0], status[len("CONNECTION_ERROR: ") : -1]
     ) in (run.stderr)
     # the probe never left either: all three are "not sent"
-    assert "Not sent (3): {}".format(", ".join(THREE)) in run.stderr
+    assert "Failed, not sent (3): {}".format(", ".join(THREE)) in run.stderr
 
 
 # -- DNS --------------------------------------------------------------------
@@ -155,7 +156,11 @@ def test_proxy_407_wrong_password_exits_10(
 # -- TLS to the API ---------------------------------------------------------
 TLS_CASES = {
     "expired": ("has expired or is not yet valid", "certificate has expired"),
-    "wrong_host": ("does not match its host name", "doesn't match 'wrong.example"),
+    "wrong_host": (
+        "does not match its host name",
+        # urllib3 1.26 checks the name itself; urllib3 2 leaves it to ssl
+        ("doesn't match 'wrong.example", "certificate is not valid for '127.0.0.1'"),
+    ),
     "untrusted_ca": ("is not trusted", "add the CA that issued it to the trust store"),
 }
 

@@ -193,7 +193,7 @@ def test_cli_page_faults_reach_the_sandbox():
 )
 def test_bad_values_exit_with_one_clear_line(args, named):
     done = _sandbox_command(*args)
-    assert done.returncode == 2 and done.stdout == ""
+    assert done.returncode == 20 and done.stdout == ""  # 2 is AUTHENTICATION_ERROR
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("ue-twilio sandbox: error: argument " + named)

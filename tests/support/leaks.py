@@ -7,7 +7,9 @@ user:password). The guard clears both sets before each test.
 
 from __future__ import annotations
 
-from typing import Optional, Set, Tuple
+from typing import Iterable, Optional, Set, Tuple
+
+RUN = 8  # ue_twilio.redact.MIN_SECRET_CHARS: the rule's run length
 
 BASIC_PAIRS: Set[Tuple[str, str]] = set()
 
@@ -30,3 +32,22 @@ def register_secret(secret: str, user: Optional[str] = None) -> None:
         SECRETS.add(secret)
     else:
         SECRETS.add_pair(user, secret)
+
+
+def runs(secret: str) -> Set[str]:
+    """Every RUN characters in a row of ``secret``, lower-cased."""
+    lowered = secret.lower()
+    return {lowered[i : i + RUN] for i in range(len(lowered) - RUN + 1)}
+
+
+def assert_no_runs(text: str, secrets: Iterable[str]) -> None:
+    """The rule: no RUN or more consecutive characters of a secret, in any
+    case, in ``text``."""
+    lowered = text.lower()
+    for secret in secrets:
+        leaked = sorted(run for run in runs(secret) if run in lowered)
+        assert not leaked, (
+            "{} characters of a secret in a row leaked: {} run(s)".format(
+                RUN, len(leaked)
+            )
+        )

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from ue_twilio import (
     SMS,
@@ -31,6 +31,8 @@ from ue_twilio import (
 )
 
 ACTIONS = {"sms": SMS, "whatsapp": WHATSAPP, "voice": VOICE}
+SECRET_OPTIONS = ("--auth-token", "--api-secret")
+SECRET_VARIABLES = ("TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET")
 FIELDS_OPTION = "--fields"
 MAX_FIELDS_BYTES = 10 * 1000 * 1000
 
@@ -62,6 +64,18 @@ class Signals:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def given_secrets(argv: List[str]) -> List[str]:
+    """The secrets of the command line and the environment, for a usage
+    error that may quote any argument (a token pasted into the wrong option)."""
+    secrets = [os.environ.get(name, "") for name in SECRET_VARIABLES]
+    for index, argument in enumerate(argv):
+        option, equals, value = argument.partition("=")
+        if option in SECRET_OPTIONS:
+            following = argv[index + 1 : index + 2]
+            secrets.append(value if equals else "".join(following))
+    return [secret for secret in secrets if secret]
 
 
 def _credential_fields(args: Any) -> Dict[str, Any]:
@@ -161,6 +175,8 @@ def _command(command, args: argparse.Namespace, signals: Signals) -> int:
     fields.update(_sender_fields(args))
     if args.fields:
         fields = _fill_gaps(_load_fields(args.fields), fields)
+    else:
+        _require_credentials(args)
     cancel = Cancel()
     signals.on_cancel = cancel.set
     logger = _stderr_logger(args.log_level)
@@ -191,6 +207,9 @@ def _load_fields(path: str) -> Dict[str, Any]:
         fields = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ValidationError(what, source + " is not UTF-8 text.") from None
+    except RecursionError:
+        problem = source + " is nested too deeply to read as JSON."
+        raise ValidationError(what, problem) from None
     except ValueError as exc:
         problem = "{} is not valid JSON (line {}, column {}).".format(
             source, getattr(exc, "lineno", "?"), getattr(exc, "colno", "?")
@@ -204,7 +223,23 @@ def _load_fields(path: str) -> Dict[str, Any]:
     return fields
 
 
+def _require_credentials(args: argparse.Namespace) -> None:
+    """Without a fields file the options are the only source: name them (and
+    their variables), not the template field the user never saw."""
+    if args.api_key:
+        needed = [("--account-sid", "TWILIO_ACCOUNT_SID", args.account_sid)]
+        needed.append(("--api-secret", "TWILIO_API_SECRET", args.api_secret))
+    else:
+        needed = [("--account-sid", "TWILIO_ACCOUNT_SID", args.account_sid)]
+        needed.append(("--auth-token", "TWILIO_AUTH_TOKEN", args.auth_token))
+    for option, variable, value in needed:
+        if not value:
+            problem = "is required (or set ${})".format(variable)
+            raise ValidationError(option, problem)
+
+
 def send(args: argparse.Namespace, signals: Signals) -> int:
+    _require_credentials(args)
     fields: Dict[str, Any] = {
         "action": [ACTIONS[args.action]],
         "sender": args.sender,
@@ -250,8 +285,33 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def emit(outcome: Outcome) -> None:
-    print(outcome.output_json())
-    print(outcome.summary, file=sys.stderr)
+    """The Extension Output on STDOUT, the summary on STDERR.
+
+    A reader that closed its end early (``| head -1``) does not change the
+    run's exit code: the messages went out, a wrapper reading exit 1 might
+    send them again. The closed stream is pointed at the null device so
+    that Python's final flush does not fail either.
+    """
+    _write(sys.stdout, outcome.output_json())
+    _write(sys.stderr, outcome.summary)
+
+
+def _write(stream: Any, text: str) -> None:
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        _to_null(stream)
+    except ValueError:  # already closed (an earlier broken pipe)
+        pass
+
+
+def _to_null(stream: Any) -> None:
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no descriptor to replace
+        pass
 
 
 def _stderr_logger(level: str) -> logging.Logger:

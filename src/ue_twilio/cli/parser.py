@@ -168,8 +168,26 @@ def _credentials(parser: argparse.ArgumentParser) -> None:
     )
 
 
+FIELDS_EXAMPLE = """example fields file (the agent's shape; a Choice is a list):
+  {
+    "action": ["sms_message"],
+    "twilio_credentials": {"user": "AC...", "password": "..."},
+    "sender": "+15005550006",
+    "recipient_list": "+15558675310, +15558675311",
+    "message_body_text": "Nightly load failed",
+    "wait_for_delivery": true,
+    "delivery_timeout": 300
+  }
+leave twilio_credentials out to take $TWILIO_ACCOUNT_SID and $TWILIO_AUTH_TOKEN"""
+
+
 def _add_run(commands) -> None:
-    run = commands.add_parser("run", help="run the task from a JSON fields file")
+    run = commands.add_parser(
+        "run",
+        help="run the task from a JSON fields file",
+        epilog=FIELDS_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument(
         "--fields",
         required=True,

@@ -58,7 +58,7 @@ def run_command(
             )
         account = read_account(raw_fields)
         proxy = parse_proxy(raw_fields, cancel.is_set)
-        redactor = redactor_for(account.auth_user, account.secret, proxy)
+        redactor = redactor_for(account.auth_user, account.secret, proxy, raw)
         log = SafeLog(logger, redactor)
         for notice in ignored_proxy_notices(raw_fields):
             log.warning(notice)

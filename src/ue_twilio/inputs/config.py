@@ -21,6 +21,7 @@ from .files import Cancel, read_regular_file
 from .phone import (
     E164_HINT,
     MAX_FILE_RECIPIENTS,
+    clip,
     dedupe,
     is_e164,
     parse_file_lines,
@@ -80,6 +81,9 @@ class TaskConfig:
     smart_encoding: bool = False
     status_callback_url: Optional[str] = None
     dry_run: bool = False
+    # Malformed entries of the Recipient List or File: (entry as shown, why).
+    # Never sent; each ends as a failed recipient (exit 21).
+    rejected: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def account_sid(self) -> str:
@@ -137,7 +141,7 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     action = read_choice(raw, "action") or f.SMS
     account = read_account(raw)
     sender, sender_notices = _sender(raw, action)
-    listed, recipients, notices = _recipients(raw, action, cancelled)
+    listed, recipients, notices, rejected = _recipients(raw, action, cancelled)
     recipient_file = read_text(raw, "recipient_list_file")
     text = _message_and_template(raw, action)
     call = _voice_options(raw, action, text.message)
@@ -173,6 +177,7 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
         smart_encoding=delivery.smart_encoding,
         status_callback_url=delivery.status_callback_url,
         dry_run=bool(read_boolean(raw, "dry_run")),
+        rejected=tuple(rejected),
     )
 
 
@@ -211,8 +216,11 @@ def _required_text(raw: Mapping[str, Any], name: str) -> str:
 
 def _recipients(
     raw: Mapping[str, Any], action: str, cancelled: Cancel
-) -> Tuple[List[str], List[str], List[str]]:
-    """(listed, all unique, notices).
+) -> Tuple[List[str], List[str], List[str], List[Tuple[str, str]]]:
+    """(listed, all unique, notices, rejected).
+
+    A malformed entry does not stop the rest: it is rejected (reported as
+    failed, never sent). Only when no entry is a number is it exit 20.
 
     Recipients From makes the form require one field; at run time numbers from
     either field will do, as before the choice existed (a task saved with only
@@ -226,11 +234,15 @@ def _recipients(
         raise ValidationError(label("recipient_list_file"), "is required")
     from_file = numbers.from_file(path, cancelled) if path else []
     if not listed and not from_file:
+        if numbers.first_error is not None:
+            raise numbers.first_error
         raise ValidationError(
             label("recipient_list"), "at least one number is required"
         )
     unique, repeated = dedupe(listed + from_file)
-    return listed, unique, numbers.notices() + _duplicate_notices(repeated)
+    notices = numbers.notices() + _duplicate_notices(repeated)
+    notices += ["Not queued: {}.".format(why) for _, why in numbers.rejected]
+    return listed, unique, notices, numbers.rejected
 
 
 class _Numbers:
@@ -240,6 +252,8 @@ class _Numbers:
     def __init__(self, action: str) -> None:
         self.action = action
         self.prefixed = 0
+        self.rejected: List[Tuple[str, str]] = []
+        self.first_error: Optional[ValidationError] = None
 
     def listed(self, raw: Mapping[str, Any]) -> List[str]:
         name = "recipient_list"
@@ -250,10 +264,11 @@ class _Numbers:
                 len(text), limit
             )
             raise ValidationError(label(name), problem)
-        return [
+        numbers = [
             self.e164(name, "entry {}", position, entry)
             for position, entry in split_entries(text)
         ]
+        return [number for number in numbers if number is not None]
 
     def from_file(self, path: str, cancelled: Cancel) -> List[str]:
         name = "recipient_list_file"
@@ -264,15 +279,26 @@ class _Numbers:
             raise ValidationError(label(name), "is not UTF-8 text") from None
         numbers: List[str] = []
         for line_number, entry in parse_file_lines(io.StringIO(text, newline=None)):
-            numbers.append(self.e164(name, "line {}:", line_number, entry))
-            if len(numbers) > MAX_FILE_RECIPIENTS:
+            number = self.e164(name, "line {}:", line_number, entry)
+            if number is not None:
+                numbers.append(number)
+            if len(numbers) + len(self.rejected) > MAX_FILE_RECIPIENTS:
                 problem = "holds more than {} numbers".format(MAX_FILE_RECIPIENTS)
                 raise ValidationError(label(name), problem)
         return numbers
 
-    def e164(self, name: str, where: str, position: int, entry: str) -> str:
-        """``entry`` as a number; ``where.format(position)`` names it in an
-        error (formatted only then: a file may hold 100,000 entries)."""
+    def e164(self, name: str, where: str, position: int, entry: str) -> Optional[str]:
+        """``entry`` as a number, or None when it is rejected (kept, with why,
+        in ``rejected``); ``where.format(position)`` names it in the reason
+        (formatted only then: a file may hold 100,000 entries)."""
+        try:
+            return self._number(name, where, position, entry)
+        except ValidationError as exc:
+            self.first_error = self.first_error or exc
+            self.rejected.append((clip(entry), exc.description))
+            return None
+
+    def _number(self, name: str, where: str, position: int, entry: str) -> str:
         number = entry
         if entry[: len(WHATSAPP_PREFIX)].lower() == WHATSAPP_PREFIX:
             what = "{} {}".format(where.format(position), show(entry))
@@ -376,12 +402,21 @@ def _content_variables(
     if content_sid is None:
         raise ValidationError(label(name), "needs a Content Template SID")
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(value, parse_constant=_refuse_constant)
     except ValueError:
         raise ValidationError(label(name), "is not valid JSON") from None
+    except RecursionError:
+        problem = "is nested too deeply to read as JSON"
+        raise ValidationError(label(name), problem) from None
     if not isinstance(parsed, dict):
         raise ValidationError(label(name), "must be a JSON object")
     return json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python reads them;
+    forwarded, Twilio would receive invalid JSON."""
+    raise ValueError(name)
 
 
 def _voice_options(

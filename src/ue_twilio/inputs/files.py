@@ -10,6 +10,7 @@ flag between chunks, so a cancel or SIGTERM is never kept waiting.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from typing import Callable, List, Optional
@@ -26,6 +27,14 @@ MAX_SHOWN_PATH = 300
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOCTTY", 0)
 _FLAGS |= getattr(os, "O_BINARY", 0)
+
+# An OSError's errno in words (the OS's own text varies by platform and locale).
+_REASONS = {
+    errno.ELOOP: "its symbolic links form a loop",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.ENOTDIR: "a part of the path is not a directory",
+    errno.ENXIO: "no such device or address",
+}
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -57,6 +66,10 @@ def read_regular_file(
 def open_regular(path: str, what: str, flags: int = 0, mode: int = 0o600) -> int:
     """A descriptor of the regular file ``path`` (opened read-only plus
     ``flags``, never blocking); ValidationError naming ``what`` otherwise."""
+    if "\x00" in path:  # os.stat would raise ValueError, not OSError
+        raise ValidationError(
+            what, "{} contains a NUL character.".format(show_path(path))
+        )
     try:
         _refuse_irregular(_mode_if_present(path), path, what)  # sockets: ENXIO
         descriptor = os.open(path, _FLAGS | flags, mode)
@@ -109,7 +122,7 @@ def read_descriptor(
 
 def _too_big(path: str, limit: int, size: Optional[int] = None) -> str:
     actual = " is {:,} bytes,".format(size) if size is not None else ""
-    return "{}{} over the limit of {:,} bytes; is it the right file?".format(
+    return "{}{} over the limit of {:,} bytes (is it the right file?)".format(
         show_path(path), actual, limit
     )
 
@@ -122,6 +135,9 @@ def unreadable(path: str, exc: OSError) -> str:
         return "{} is not a regular file (it is a directory).".format(show_path(path))
     if isinstance(exc, PermissionError):
         return "{} cannot be read: permission denied.".format(show_path(path))
+    reason = _REASONS.get(exc.errno or 0)
+    if reason is not None:
+        return "{} cannot be read: {}.".format(show_path(path), reason)
     return "{} cannot be read ({}).".format(show_path(path), type(exc).__name__)
 
 

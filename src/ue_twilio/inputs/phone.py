@@ -20,10 +20,15 @@ def is_e164(value: str) -> bool:
     return E164.fullmatch(value) is not None
 
 
+def clip(value: str) -> str:
+    """A user's value cut when long (redact.py masks any 8 characters of a
+    secret in a row, so a cut cannot leave a secret's prefix readable)."""
+    return value if len(value) <= _SHOW_LIMIT else value[:_SHOW_LIMIT] + "..."
+
+
 def show(value: str) -> str:
     """Quote a user's value for a message: escaped, and cut when long."""
-    text = value if len(value) <= _SHOW_LIMIT else value[:_SHOW_LIMIT] + "..."
-    return ascii(text)
+    return ascii(clip(value))
 
 
 def split_entries(text: str) -> Iterable[Tuple[int, str]]:

@@ -122,7 +122,7 @@ def _split_host_port(netloc: str) -> Tuple[str, int]:
         raise ValueError(
             "needs an explicit port, e.g. {}:3128".format("scheme://" + host)
         )
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ValueError("has an invalid port; expected a number 1-65535")
     return host.lower(), int(port)
 

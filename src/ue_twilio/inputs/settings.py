@@ -14,20 +14,26 @@ MIN_TIMEOUT = 0.1
 MAX_TIMEOUT = 600.0
 
 
-def timeout_problem(value: float) -> Optional[str]:
+def timeout_problem(value: float, lowest: float = MIN_TIMEOUT) -> Optional[str]:
     """Why ``value`` is no usable timeout in seconds; None when it is."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "expected a number of seconds"
-    if math.isnan(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
-        return "{:g} is out of range {:g}-{:g} seconds".format(
-            value, MIN_TIMEOUT, MAX_TIMEOUT
+    if math.isnan(value) or not lowest <= value <= MAX_TIMEOUT:
+        return "{} is out of range {:g}-{:g} seconds".format(
+            _exact(value), lowest, MAX_TIMEOUT
         )
     return None
 
 
+def _exact(value: float) -> str:
+    """Short (1e+12, 900) unless that rounds: 600.0001 is not "600"."""
+    short = "{:g}".format(value)
+    return short if math.isnan(value) or float(short) == value else repr(value)
+
+
 def lock_wait_problem(value: float) -> Optional[str]:
-    """0 is allowed for the state lock: do not wait at all."""
-    return None if value == 0 else timeout_problem(value)
+    """0-600 for the state lock: 0 means do not wait at all."""
+    return timeout_problem(value, 0)
 
 
 @dataclass(frozen=True)

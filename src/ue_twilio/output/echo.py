@@ -101,7 +101,7 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
         "call_max_duration": config.call_max_duration,
         "answer_timeout": config.answer_timeout,
         "recipient_list_file": config.recipient_file,
-        "recipient_count": len(config.recipients),
+        "recipient_count": len(config.recipients) + len(config.rejected),
         "max_concurrent_requests": config.max_concurrent,
         "wait_for_delivery": config.wait_for_delivery,
         "delivery_timeout": config.delivery_timeout

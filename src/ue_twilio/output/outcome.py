@@ -48,6 +48,15 @@ class Outcome:
         return text
 
 
+def failed_breakdown(counts: Mapping[str, Optional[int]]) -> str:
+    """What "failed" is made of, in the words of the STDERR lists: rejected
+    (by Twilio, or a malformed entry), unknown, not sent."""
+    unknown = counts["msg_unknown_count"] or 0
+    not_sent = counts["msg_not_sent_count"] or 0
+    rejected = (counts["msg_failed_count"] or 0) - unknown - not_sent
+    return "{} rejected, {} unknown, {} not sent".format(rejected, unknown, not_sent)
+
+
 def stats(
     results: List[RecipientResult],
     with_skipped: bool = False,
@@ -167,9 +176,7 @@ def summary_line(
     extra = ""
     if s.get("msg_skipped_count"):
         extra += " ({} skipped as already queued)".format(s["msg_skipped_count"])
-    extra += ", {} failed ({} unknown, {} not sent)".format(
-        s["msg_failed_count"], s["msg_unknown_count"], s["msg_not_sent_count"]
-    )
+    extra += ", {} failed ({})".format(s["msg_failed_count"], failed_breakdown(s))
     if s.get("msg_not_called_count"):
         extra += ", {} not called".format(s["msg_not_called_count"])
     if s.get("msg_delivered_count") is not None:

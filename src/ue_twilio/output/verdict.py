@@ -50,6 +50,7 @@ class Facts(NamedTuple):
     delivered: Optional[int] = None
     undelivered: int = 0
     chained: bool = False
+    rejected: int = 0  # malformed entries of the list (failed, never sent)
 
     @property
     def queued(self) -> int:
@@ -83,8 +84,9 @@ def _cancelled(facts: Facts) -> Optional[Decision]:
 
 def _call_chain(facts: Facts) -> Optional[Decision]:
     """0 when a person answered, 22 when calls were placed and nobody did;
-    no say when no call was placed (the counts decide: nothing queued)."""
-    if not facts.chained:
+    no say when no call was placed (the counts decide: nothing queued), nor
+    when a malformed entry was rejected (the counts decide: 21)."""
+    if not facts.chained or facts.rejected:
         return None
     if facts.delivered:
         return Decision(EXIT_SUCCESS, SUCCESS)
@@ -127,13 +129,16 @@ def crashed(exc: BaseException) -> Decision:
 def cancel_details(
     results: List[RecipientResult], delivered: Optional[int] = None
 ) -> str:
-    """What a cancel left behind, for STDERR and for exit 1's status."""
-    queued = count_queued(results)
-    text = "Task was cancelled: {} queued, {} failed ({} unknown, {} not sent)".format(
-        queued,
-        count_failed(results),
-        count(results, Status.UNKNOWN),
-        count(results, Status.NOT_SENT),
+    """What a cancel left behind, for STDERR and for exit 1's status, in the
+    words of the STDERR lists (output/outcome.py's failed_breakdown)."""
+    unknown = count(results, Status.UNKNOWN)
+    not_sent = count(results, Status.NOT_SENT)
+    failed = count_failed(results)
+    breakdown = "{} rejected, {} unknown, {} not sent".format(
+        failed - unknown - not_sent, unknown, not_sent
+    )
+    text = "Task was cancelled: {} queued, {} failed ({})".format(
+        count_queued(results), failed, breakdown
     )
     if delivered is not None:
         text += ", {} delivered".format(delivered)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from ..inputs.config import TaskConfig
 from ..inputs.fields import SMS, VOICE, WHATSAPP
 from ..models import Channel, DeliveryReport, RecipientResult, Status
 from ..output.echo import echo_config
@@ -39,17 +40,22 @@ def final_outcome(
     log: SafeLog,
     redactor: Redactor,
 ) -> Outcome:
-    """The Outcome of a run that got as far as sending (or tried to)."""
-    config, results = run.config, run.results
-    exit_code, status = decide(_facts(run, sending, report, cancelled))
+    """The Outcome of a run that got as far as sending (or tried to).
+
+    The malformed entries of the recipient list join the results here, as
+    failed: the phases never saw them, nothing was sent to them.
+    """
+    config = run.config
+    results = run.results + rejected_results(config)
+    exit_code, status = decide(_facts(run, results, sending, report, cancelled))
     status = redactor(status)
     if cancelled:
         delivered = report.delivered if report is not None else None
         log.warning("%s.", cancel_details(results, delivered))
     if exit_code != 0:
         _log_lists(results, log)
-    counts = _counts(run, report)
-    result = _result(run, report, cancelled, counts)
+    counts = _counts(run, results, report)
+    result = _result(run, results, report, cancelled, counts)
     output = scrub_tree(
         build_output(exit_code, status, echo_config(config), result), redactor
     )
@@ -57,23 +63,38 @@ def final_outcome(
     return Outcome(exit_code, status, output, summary)
 
 
+def rejected_results(config: TaskConfig) -> List[RecipientResult]:
+    """The malformed entries of the recipient list, each failed with why."""
+    return [
+        RecipientResult(entry, Status.FAILED, error_message=reason)
+        for entry, reason in config.rejected
+    ]
+
+
 def _facts(
-    run: Run, sending: Sending, report: Optional[DeliveryReport], cancelled: bool
+    run: Run,
+    results: List[RecipientResult],
+    sending: Sending,
+    report: Optional[DeliveryReport],
+    cancelled: bool,
 ) -> Facts:
     """What verdict.py decides on."""
     return Facts(
-        run.results,
+        results,
         sending.error,
         cancelled,
         delivered=report.delivered if report is not None else None,
         undelivered=report.undelivered if report is not None else 0,
         chained=run.config.chained,
+        rejected=len(run.config.rejected),
     )
 
 
-def _counts(run: Run, report: Optional[DeliveryReport]) -> Dict[str, Any]:
+def _counts(
+    run: Run, results: List[RecipientResult], report: Optional[DeliveryReport]
+) -> Dict[str, Any]:
     """``result.stats``: the seed's counts, ours, prices, the fallback's."""
-    config, results = run.config, run.results
+    config = run.config
     counts: Dict[str, Any] = stats(
         results,
         run.resend.enabled,
@@ -89,12 +110,13 @@ def _counts(run: Run, report: Optional[DeliveryReport]) -> Dict[str, Any]:
 
 def _result(
     run: Run,
+    results: List[RecipientResult],
     report: Optional[DeliveryReport],
     cancelled: bool,
     counts: Dict[str, Any],
 ) -> Dict[str, Any]:
     """The Extension Output's ``result``: counts, recipients, resend, message."""
-    config, results = run.config, run.results
+    config = run.config
     result: Dict[str, Any] = {"stats": counts}
     if cancelled:
         result["cancelled"] = True
@@ -110,19 +132,18 @@ def _result(
 
 
 def _log_lists(results: List[RecipientResult], log: SafeLog) -> None:
+    """One line per state, in the words of the counts: failed is rejected,
+    unknown and not sent (skipped and not called only when there are any)."""
     for status, title in (
         (Status.QUEUED, "Queued"),
         (Status.SKIPPED, "Skipped (queued by an earlier run)"),
-        (Status.FAILED, "Failed"),
-        (Status.UNKNOWN, "Unknown (may have reached Twilio; not resent)"),
-        (Status.NOT_SENT, "Not sent"),
+        (Status.FAILED, "Failed, rejected (by Twilio, or not a number)"),
+        (Status.UNKNOWN, "Failed, unknown (may have reached Twilio; not resent)"),
+        (Status.NOT_SENT, "Failed, not sent"),
         (Status.NOT_CALLED, "Not called (the call chain stopped first)"),
     ):
         numbers = [r.to for r in results if r.status == status]
-        if (
-            status in (Status.SKIPPED, Status.UNKNOWN, Status.NOT_CALLED)
-            and not numbers
-        ):
+        if status in (Status.SKIPPED, Status.NOT_CALLED) and not numbers:
             continue
         shown = ", ".join(numbers[:LIST_LIMIT])
         if len(numbers) > LIST_LIMIT:

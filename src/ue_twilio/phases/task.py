@@ -27,7 +27,7 @@ from ..output.outcome import Outcome, build_output, recipients_detail, stats
 from ..redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from ..transport.client import open_client
 from . import chain, delivery, fallback, plan, rounds
-from .final import final_outcome
+from .final import final_outcome, rejected_results
 from .hangup import HangUp, mark_hung_up
 from .run import Context, Run, Sending
 
@@ -73,7 +73,9 @@ class Task:
             log.error(error.status_description)
             return early_outcome(error, self._raw, redactor)
         account = config.account
-        redactor = redactor_for(account.auth_user, account.secret, config.proxy)
+        redactor = redactor_for(
+            account.auth_user, account.secret, config.proxy, self._raw
+        )
         return self._send(config, SafeLog(self._logger, redactor), redactor)
 
     def _send(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
@@ -172,6 +174,7 @@ def early_outcome(
     status = redactor(error.status_description)
     recipients = config.recipients if config is not None else []
     results = [RecipientResult(to, Status.NOT_SENT) for to in recipients]
+    results += rejected_results(config) if config is not None else []
     result: Dict[str, Any] = {"stats": stats(results)}
     result.update(recipients_detail(results))
     echoed = echo_config(config) if config is not None else echo_raw(raw)

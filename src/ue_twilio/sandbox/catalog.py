@@ -130,10 +130,16 @@ class Catalog:
         }
 
 
+def _digits(raw: str) -> bool:
+    """ASCII digits only ("²" is a digit to str.isdigit, not to int)."""
+    return raw.isascii() and raw.isdigit()
+
+
 def _paging(params: Params) -> Tuple[int, int]:
     raw_size, raw_page = first(params, "PageSize"), first(params, "Page")
-    size = int(raw_size) if raw_size.isdigit() and int(raw_size) else DEFAULT_PAGE_SIZE
-    page = int(raw_page) if raw_page.isdigit() else 0
+    ascii_size, ascii_page = _digits(raw_size), _digits(raw_page)
+    size = int(raw_size) if ascii_size and int(raw_size) else DEFAULT_PAGE_SIZE
+    page = int(raw_page) if ascii_page else 0
     return min(size, 1000), page
 
 

@@ -12,7 +12,7 @@ import json
 import signal
 import sys
 import threading
-from typing import List, Tuple
+from typing import List, NoReturn, Tuple
 
 from .catalog import load_catalog
 from .defaults import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
@@ -81,8 +81,19 @@ page faults (--page-fault KIND[:COUNT]; for the next later pages of a list):
 )
 
 
+USAGE_ERROR = 20  # as every ue-twilio command: 2 means AUTHENTICATION_ERROR
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 20 like the rest of ue-twilio."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ue-twilio sandbox",
         description="Run a local Twilio-compatible API server (for tests and demos).",
         epilog=EPILOG,

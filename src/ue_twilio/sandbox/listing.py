@@ -46,7 +46,7 @@ FILTERS: Dict[str, Tuple[Dict[str, str], Dict[str, str]]] = {
         {"StartTime": "start_time", "EndTime": "end_time"},
     ),
 }
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _UTC = datetime.timezone.utc
 _DAY = datetime.timedelta(days=1)
 _SECOND = datetime.timedelta(seconds=1)
@@ -118,7 +118,7 @@ def _page_size(params: Params) -> int:
     if "PageSize" not in params:
         return DEFAULT_PAGE_SIZE
     raw = first(params, "PageSize")
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise _invalid("PageSize", raw)
     return min(int(raw), MAX_PAGE_SIZE)
 
@@ -127,7 +127,7 @@ def _page_index(params: Params) -> int:
     if "Page" not in params:
         return 0
     raw = first(params, "Page")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise _invalid("Page", raw)
     return int(raw)
 

@@ -68,7 +68,8 @@ class Handler(BaseHTTPRequestHandler):
             self._refuse(411, "Length Required: send Content-Length")
             return None
         try:
-            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.headers.get("Content-Length") or "0"
+            length = int(raw) if raw.isascii() else -1
         except ValueError:
             length = -1
         if not 0 <= length <= MAX_BODY_BYTES:

@@ -129,6 +129,21 @@ class ProxyAdapter(HTTPAdapter):
         return {"Proxy-Authorization": "Basic " + token.decode("ascii")}
 
 
+# The phases of a run each use a crew of at most Max Concurrent Requests
+# workers (sending, reconciliation, delivery tracking, hang-up on cancel, SMS
+# fallback), and a phase left on a cancel may still have requests in flight
+# (late workers) while the next one starts. A pool kept for fewer
+# connections than that makes urllib3 discard connections with a "Connection
+# pool is full" warning. Headroom costs nothing: connections are only opened
+# when needed, the size only bounds how many are kept.
+OVERLAPPING_CREWS = 5
+
+
+def pool_maxsize(pool_size: int) -> int:
+    """Connections kept per host for Max Concurrent Requests ``pool_size``."""
+    return max(1, pool_size) * OVERLAPPING_CREWS
+
+
 def prepare_session(
     session: requests.Session,
     proxy: Optional[ProxyConfig],
@@ -144,7 +159,7 @@ def prepare_session(
     adapter = ProxyAdapter(
         proxy,
         pool_connections=4,
-        pool_maxsize=max(1, pool_size),
+        pool_maxsize=pool_maxsize(pool_size),
         max_retries=max_retries,
     )
     session.mount("https://", adapter)

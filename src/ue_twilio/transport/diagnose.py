@@ -21,8 +21,8 @@ from ..exceptions import ProxyTLSError
 from ..inputs.proxy import ProxyConfig
 from ..redact import Redactor
 
-_TUNNEL = re.compile(r"^Tunnel connection failed:\s*(\d{3})\s*([^\r\n]*)")
-_SSL_NOISE = re.compile(r"^\[[A-Z_]+: [A-Z_]+\]\s*|\s*\(_ssl\.c:\d+\)$")
+_TUNNEL = re.compile(r"^Tunnel connection failed:\s*([0-9]{3})\s*([^\r\n]*)")
+_SSL_NOISE = re.compile(r"^\[[A-Z_]+: [A-Z_]+\]\s*|\s*\(_ssl\.c:[0-9]+\)$")
 _MAX_DEPTH = 12
 # Errors that library internals raise and swallow while handling the real one.
 _NOISE = (TypeError, AttributeError, KeyError, ImportError)
