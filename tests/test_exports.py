@@ -19,9 +19,6 @@ import ue_twilio
 SRC = Path(__file__).resolve().parent.parent / "src"
 FRONT_ENDS = [SRC / "extension.py", *sorted((SRC / "ue_twilio" / "cli").glob("*.py"))]
 ALLOWED = {"ue_twilio", "ue_twilio.sandbox", "ue_twilio.sandbox.cli"}
-# cli/parser.py is being rewritten on another branch (issue 20); until it
-# imports its field labels from ``ue_twilio`` it is the one exception.
-NOT_YET = {"parser.py"}
 
 
 def test_every_exported_name_exists():
@@ -59,8 +56,6 @@ def _imports(path: Path):
 
 @pytest.mark.parametrize("path", FRONT_ENDS, ids=lambda p: p.name)
 def test_front_ends_import_only_the_package(path):
-    if path.name in NOT_YET:
-        pytest.skip("rewritten on another branch")
     core = [
         (line, module)
         for line, module in _imports(path)

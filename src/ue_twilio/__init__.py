@@ -35,7 +35,8 @@ if _TYPE_CHECKING:  # pragma: no cover
     from .inputs.fields import SMS, VOICE, WHATSAPP
     from .inputs.files import read_descriptor, read_regular_file
     from .inputs.readers import is_empty, read_credential
-    from .inputs.settings import Settings
+    from .inputs.regions import EDGE_LABELS, REGION_LABELS
+    from .inputs.settings import Settings, lock_wait_problem, timeout_problem
     from .models import Snapshot
     from .output.outcome import Outcome, crash_outcome
     from .phases.task import Task, early_outcome
@@ -45,7 +46,9 @@ if _TYPE_CHECKING:  # pragma: no cover
 _LAZY = {
     "Cancel": ("engine.cancel", "Cancel"),
     "LIST_SENDERS": ("commands.senders", "COMMAND"),
+    "EDGE_LABELS": ("inputs.regions", "EDGE_LABELS"),
     "Outcome": ("output.outcome", "Outcome"),
+    "REGION_LABELS": ("inputs.regions", "REGION_LABELS"),
     "Redactor": ("redact", "Redactor"),
     "SMS": ("inputs.fields", "SMS"),
     "Settings": ("inputs.settings", "Settings"),
@@ -58,15 +61,19 @@ _LAZY = {
     "crash_outcome": ("output.outcome", "crash_outcome"),
     "early_outcome": ("phases.task", "early_outcome"),
     "is_empty": ("inputs.readers", "is_empty"),
+    "lock_wait_problem": ("inputs.settings", "lock_wait_problem"),
     "list_senders": ("commands.senders", "list_senders"),
     "read_credential": ("inputs.readers", "read_credential"),
     "read_descriptor": ("inputs.files", "read_descriptor"),
     "read_regular_file": ("inputs.files", "read_regular_file"),
+    "timeout_problem": ("inputs.settings", "timeout_problem"),
 }
 
 __all__ = [
+    "EDGE_LABELS",
     "EXTENSION_NAME",
     "LIST_SENDERS",
+    "REGION_LABELS",
     "SMS",
     "TEST_CONNECTION",
     "VOICE",
@@ -89,9 +96,11 @@ __all__ = [
     "early_outcome",
     "is_empty",
     "list_senders",
+    "lock_wait_problem",
     "read_credential",
     "read_descriptor",
     "read_regular_file",
+    "timeout_problem",
 ]
 
 

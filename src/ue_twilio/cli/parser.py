@@ -8,10 +8,15 @@ import os
 import sys
 from typing import Any, Dict, Optional
 
-from .._version import __version__
-from ..exceptions import ValidationError
-from ..inputs.regions import EDGE_LABELS, REGION_LABELS
-from ..inputs.settings import lock_wait_problem, timeout_problem
+from ue_twilio import (
+    EDGE_LABELS,
+    REGION_LABELS,
+    ValidationError,
+    __version__,
+    lock_wait_problem,
+    timeout_problem,
+)
+
 from . import commands as handlers
 
 COMMAND_FIELDS_HELP = (
