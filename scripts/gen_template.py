@@ -110,6 +110,12 @@ SLOT_ORDER = (
     # the seed's required fields, with their alternatives (issue 11)
     "recipient_source",
     "use_content_template",
+    # page until acknowledged (issue 21)
+    "wait_for_acknowledgement",
+    "acknowledgement_timeout",
+    "escalation",
+    "escalation_interval",
+    "notify_on_acknowledgement",
 )
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ..exceptions import ValidationError
 from . import fields as f
-from . import voice
+from . import acknowledgement, voice
 from .account import TwilioAccount, read_account
 from .files import read_regular_file
 from .phone import (
@@ -78,6 +78,11 @@ class TaskConfig:
     validity_period: Optional[int] = None
     smart_encoding: bool = False
     status_callback_url: Optional[str] = None
+    wait_for_acknowledgement: bool = False
+    acknowledgement_timeout: int = 900
+    escalation: str = f.PAGE_ALL_AT_ONCE
+    escalation_interval: int = 300
+    notify_on_acknowledgement: bool = False
 
     @property
     def account_sid(self) -> str:
@@ -122,6 +127,7 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     _voice_options(raw, config)
     _run_options(raw, config)
     _delivery_options(raw, config)
+    acknowledgement.read_options(raw, config)
     config.proxy = parse_proxy(raw, cancelled)
     config.notices.extend(ignored_proxy_notices(raw))
     return config

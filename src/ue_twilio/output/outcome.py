@@ -31,6 +31,13 @@ PARTIAL = (
     "Check STDERR for more information."
 )
 NOT_DELIVERED = "FAIL: Not all messages were delivered."
+# Wait For Acknowledgement (issue 21): pages went out, nobody acknowledged.
+NOT_ACKNOWLEDGED = 23
+
+
+def not_acknowledged(timeout: int) -> str:
+    return "FAIL: Nobody acknowledged within {} seconds.".format(timeout)
+
 RECIPIENT_DETAIL_LIMIT = 10000
 
 

@@ -27,6 +27,7 @@ from ..output.outcome import (
 from ..prices import totals
 from ..redact import Redactor, scrub_tree
 from . import fallback
+from .acknowledge import ack_verdict, mark_entries
 from .chain import chain_verdict
 from .delivery import delivery_stats
 from .run import Run, Sending
@@ -74,6 +75,8 @@ def _verdict(
     )
     if run.config.chained and sending.error is None and not cancelled:
         exit_code, status = chain_verdict(results, report) or (exit_code, status)
+    if sending.error is None and not cancelled:
+        exit_code, status = ack_verdict(run) or (exit_code, status)
     return exit_code, status
 
 
@@ -84,7 +87,7 @@ def _counts(run: Run, report: Optional[DeliveryReport]) -> Dict[str, Any]:
         results,
         run.resend.enabled,
         delivery_stats(config, report),
-        config.chained,
+        config.chained or config.wait_for_acknowledgement,
     )
     if report is not None:
         counts.update(totals((r.charge for r in results), config.is_voice))
@@ -107,6 +110,9 @@ def _result(
     if config.is_voice:
         voice.mark_calls(results)
     result.update(recipients_detail(results, priced=report is not None))
+    if run.acknowledgement is not None:
+        mark_entries(run, result["recipients"])
+        result["acknowledgement"] = run.acknowledgement.as_dict(run)
     if run.fallback:
         result["recipients"].extend(recipients_detail(run.fallback)["recipients"])
     if run.resend.enabled:

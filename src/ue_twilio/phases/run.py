@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from ..engine.dispatcher import Dispatcher
 from ..engine.reconcile import ABSENT, FOUND, UNDECIDED, Verdict
@@ -23,6 +32,7 @@ from ..models import (
     QUEUED_STATES,
     DeliveryReport,
     RecipientResult,
+    Reply,
     Snapshot,
     Status,
     count_failed,
@@ -112,6 +122,11 @@ class Run:
         )
         self.calls = CallLedger()
         self.fallback: Optional[List[RecipientResult]] = None
+        # Wait For Acknowledgement (acknowledge.py): each page's own text,
+        # who was paged (called from the sender threads), what came of it.
+        self.text_for: Optional[Callable[[str], str]] = None
+        self.on_queued: Optional[Callable[[str, Reply], None]] = None
+        self.acknowledgement: Any = None
 
     def counts_outside(self, indices: Sequence[int]) -> Tuple[int, int]:
         """(queued, not queued) among the recipients a round does not send to;
