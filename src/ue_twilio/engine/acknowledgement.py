@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import random
 import re
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Dict, List, Mapping, NamedTuple, Optional, Set
 
 from ..models import Reply, ReplyKind
@@ -63,10 +64,16 @@ def assign_codes(count: int, rng: Optional[random.Random] = None) -> List[str]:
 
 
 def epoch(value: object) -> Optional[float]:
-    """A Twilio RFC 2822 date as epoch seconds; None when absent or unreadable."""
+    """A Twilio date (RFC 2822 in v2010, ISO 8601 in Studio) as epoch seconds;
+    None when absent or unreadable."""
     if not isinstance(value, str) or not value:
         return None
     try:
+        if value[:4].isdigit():
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            return moment.timestamp()
         return email.utils.parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
         return None
