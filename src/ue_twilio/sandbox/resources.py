@@ -157,7 +157,8 @@ class Store:
     # -- replies (Wait For Acknowledgement) -----------------------------------
     def script_reply(self, number: str, text: Optional[str], after: float) -> None:
         """The next message created to ``number`` is answered ``after`` seconds
-        later from that number with ``text`` (None: the code it was sent)."""
+        later from that number with ``text`` (None: the code it was sent;
+        ``{code}`` in ``text`` stands for that code)."""
         with self._lock:
             self._replies.setdefault(split_channel(number)[1], []).append(
                 (text, after)
@@ -197,7 +198,8 @@ class Store:
             if not queue:
                 return
             text, after = queue.pop(0)
-        body = reply_code(outbound["body"]) if text is None else text
+        code = reply_code(outbound["body"])
+        body = code if text is None else text.replace("{code}", code)
         to = outbound["from"] or channel + SERVICE_NUMBER
         at = outbound["created"] + after
         self.receive(outbound["to"], to, body, outbound["service"], at)

@@ -383,7 +383,8 @@ class Sandbox:
     ) -> None:
         """The next message created to ``number`` is answered from that number
         ``after`` seconds later with ``text``; None: with the code the message
-        carried (the last 3-6 digit word of its last line)."""
+        carried (the last 3-6 digit word of its last line), for which
+        ``{code}`` in ``text`` also stands."""
         self._app.store.script_reply(number, text, after)
 
     def receive(self, sender: str, to: str, body: str, at: float | None = None) -> dict:

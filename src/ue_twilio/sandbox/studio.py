@@ -231,7 +231,7 @@ class Studio:
         return {
             "account_sid": self.account_sid,
             "contact_channel_address": execution["to"],
-            "contact_sid": "FX" + execution["sid"][2:],
+            "contact_sid": "FC" + execution["sid"][2:],
             "context": {},
             "date_created": iso(execution["created"]),
             "date_updated": iso(updated),
