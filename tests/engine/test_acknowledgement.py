@@ -73,7 +73,9 @@ def test_what_is_not_a_paged_recipients_reply_is_not_judged(replies):
     assert replies.judge(row(A, "482", at=PAGED_AT)).kind == ACKNOWLEDGED
 
 
-@pytest.mark.parametrize("count, digits", [(1, 3), (90, 3), (91, 4), (9000, 5), (100000, 6)])
+@pytest.mark.parametrize(
+    "count, digits", [(1, 3), (90, 3), (91, 4), (9000, 5), (100000, 6)]
+)
 def test_codes_are_distinct_and_3_to_6_digits(count, digits):
     codes = assign_codes(count, random.Random(count))
     assert code_digits(count) == digits

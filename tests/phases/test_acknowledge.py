@@ -56,9 +56,7 @@ def flags(run, key):
 def test_one_by_one_the_second_persons_reply_ends_it(sandbox):
     sandbox.script_reply(A, "ok", after=0.1)
     sandbox.script_reply(B, "on it {code}", after=0.1)
-    fields = ack_fields(
-        sandbox, escalation=["one_by_one"], escalation_interval=30
-    )
+    fields = ack_fields(sandbox, escalation=["one_by_one"], escalation_interval=30)
     run = run_fast(sandbox, fields)
     ack = run.output["result"]["acknowledgement"]
     assert run.rc == 0, run.stderr
@@ -146,7 +144,9 @@ def test_a_second_voice_run_reuses_the_flow(sandbox):
     sandbox.script_press(A, "1")
     assert run_fast(sandbox, dict(fields, voice_repeat=2)).rc == 0
     flow_posts = [e.path for e in sandbox.journal if e.method == "POST"]
-    flow_posts = [p for p in flow_posts if p.startswith("/v2/Flows") and "Exec" not in p]
+    flow_posts = [
+        p for p in flow_posts if p.startswith("/v2/Flows") and "Exec" not in p
+    ]
     assert len(sandbox.flows) == 1
     assert flow_posts[0] == "/v2/Flows" and len(flow_posts) == 2  # one update
     assert sandbox.flows[0]["revision"] == 2
@@ -155,7 +155,9 @@ def test_a_second_voice_run_reuses_the_flow(sandbox):
 def test_another_digit_or_none_does_not_acknowledge(sandbox):
     sandbox.script_press(A, "9", after=0.05)
     fields = ack_fields(
-        sandbox, action="voice_message", recipient_list=f"{A},{B}",
+        sandbox,
+        action="voice_message",
+        recipient_list=f"{A},{B}",
         acknowledgement_timeout=30,
     )
     run = run_fast(sandbox, fields)
@@ -174,9 +176,12 @@ def test_a_cancel_ends_the_executions_and_hangs_up_the_calls(sandbox, tmp_path):
         env=cli_env(sandbox.url),
     )
     assert journal_reaches(
-        sandbox, lambda: any("Executions?" in e.path or (
-            e.method == "GET" and e.path.endswith("/Executions")
-        ) for e in sandbox.journal)
+        sandbox,
+        lambda: any(
+            "Executions?" in e.path
+            or (e.method == "GET" and e.path.endswith("/Executions"))
+            for e in sandbox.journal
+        ),
     )
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=30)
@@ -203,10 +208,16 @@ def test_notify_on_acknowledgement_texts_the_others_paged(sandbox):
 @pytest.mark.parametrize(
     "extra, field",
     [
-        ({"escalation_interval": 29, "escalation": ["one_by_one"]}, "Escalation Interval"),
+        (
+            {"escalation_interval": 29, "escalation": ["one_by_one"]},
+            "Escalation Interval",
+        ),
         ({"acknowledgement_timeout": 86401}, "Acknowledgement Timeout"),
         ({"message_body_text": "x" * 1580}, "Message"),
-        ({"action": ["voice_message"], "call_order": ["one_by_one_until_answered"]}, "Call Order"),
+        (
+            {"action": ["voice_message"], "call_order": ["one_by_one_until_answered"]},
+            "Call Order",
+        ),
     ],
 )
 def test_what_cannot_wait_for_an_acknowledgement_is_refused(sandbox, extra, field):

@@ -45,8 +45,10 @@ def run_demo(acknowledge: bool = False) -> int:
             settings = Settings(api_url=sandbox.url, time_scale=ACK_TIME_SCALE)
             sandbox.script_reply("+15558675310", "who is this?", after=0.5)
             sandbox.script_reply("+15558675311", "on it {code}", after=1.0)
-            print("The sandbox answers: +15558675310 'who is this?', "
-                  "+15558675311 with the code of their page.")
+            print(
+                "The sandbox answers: +15558675310 'who is this?', "
+                "+15558675311 with the code of their page."
+            )
         outcome = Task(fields, settings, logger).run()
         print(outcome.output_json())
         print(outcome.summary)

@@ -148,7 +148,10 @@ class Inbox:
     ) -> None:
         self._client = client
         self._service = service
-        self.query = {"DateSent>": iso_utc(since - CLOCK_SKEW), "PageSize": str(PAGE_SIZE)}
+        self.query = {
+            "DateSent>": iso_utc(since - CLOCK_SKEW),
+            "PageSize": str(PAGE_SIZE),
+        }
         if to is not None:
             self.query["To"] = to
         self._seen: Set[str] = set()

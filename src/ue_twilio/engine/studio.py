@@ -81,7 +81,9 @@ def definition(config: Any) -> Dict[str, Any]:
             _state(
                 CALL_WIDGET, "make-outgoing-call-v2", {"answered": GATHER_WIDGET}, call
             ),
-            _state(GATHER_WIDGET, "gather-input-on-call", {"keypress": "check"}, gather),
+            _state(
+                GATHER_WIDGET, "gather-input-on-call", {"keypress": "check"}, gather
+            ),
             {
                 "name": "check",
                 "type": "split-based-on",
@@ -202,9 +204,7 @@ def statuses(page: Reply) -> Dict[str, str]:
 
 
 def context(client: Paths, flow: str, execution: str) -> Reply:
-    return client.get_path(
-        "{}/{}/Executions/{}/Context".format(FLOWS, flow, execution)
-    )
+    return client.get_path("{}/{}/Executions/{}/Context".format(FLOWS, flow, execution))
 
 
 def _widget(reply: Reply, name: str) -> Mapping[str, Any]:

@@ -9,11 +9,14 @@ sent (exit 20 naming the Message).
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from ..exceptions import ValidationError
 from . import fields as f
 from .readers import label, read_boolean, read_choice, read_integer
+
+if TYPE_CHECKING:  # config.py imports this module
+    from .config import TaskConfig
 
 # The line added to an SMS or WhatsApp page; the code is its only number.
 REPLY_LINE = "Reply {} to acknowledge."
@@ -21,6 +24,7 @@ REPLY_LINE = "Reply {} to acknowledge."
 PRESS_LINE = "Press 1 to acknowledge."
 ACK_DIGIT = "1"
 MAX_CODE_DIGITS = 6
+DEFAULT_TIMEOUT = 900  # fields.py's default for Acknowledgement Timeout
 
 
 def reply_line(code: str) -> str:
@@ -33,15 +37,15 @@ def page_text(message: str, code: str) -> str:
     return "{}\n{}".format(message.rstrip("\n"), reply_line(code))
 
 
-def read_options(raw: Mapping, config) -> None:
+def read_options(raw: Mapping, config: TaskConfig) -> None:
     """Fill the acknowledgement options of a TaskConfig; ValidationError if wrong."""
-    config.wait_for_acknowledgement = bool(read_boolean(raw, "wait_for_acknowledgement"))
+    config.wait_for_acknowledgement = bool(
+        read_boolean(raw, "wait_for_acknowledgement")
+    )
     if not config.wait_for_acknowledgement:
         return
     timeout = read_integer(raw, "acknowledgement_timeout")
-    config.acknowledgement_timeout = (
-        f.BY_NAME["acknowledgement_timeout"].default if timeout is None else timeout
-    )
+    config.acknowledgement_timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     config.escalation_interval = _seconds(raw, "escalation_interval")
     config.escalation = read_choice(raw, "escalation") or f.PAGE_ALL_AT_ONCE
     config.notify_on_acknowledgement = bool(
@@ -64,12 +68,14 @@ def _seconds(raw: Mapping, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(label(name), "expected a whole number of seconds")
     if not spec.min_value <= value <= spec.max_value:  # type: ignore[operator]
-        problem = "{} is out of range {}-{}".format(value, spec.min_value, spec.max_value)
+        problem = "{} is out of range {}-{}".format(
+            value, spec.min_value, spec.max_value
+        )
         raise ValidationError(label(name), problem)
     return value
 
 
-def _check_combinations(config) -> None:
+def _check_combinations(config: TaskConfig) -> None:
     """What cannot carry or wait for an acknowledgement is refused or ignored."""
     if config.content_sid is not None:
         raise ValidationError(
@@ -102,7 +108,7 @@ def _check_length(message: str) -> None:
     name = "message_body_text"
     limit = f.BY_NAME[name].max_length
     longest = len(page_text(message, "0" * MAX_CODE_DIGITS))
-    if longest > limit:
+    if limit is not None and longest > limit:
         problem = (
             "with the reply-code line Wait For Acknowledgement adds, the "
             "message is {} characters long; at most {} are allowed"

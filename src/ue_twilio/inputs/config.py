@@ -14,8 +14,8 @@ from typing import Any, Callable, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ..exceptions import ValidationError
-from . import fields as f
 from . import acknowledgement, voice
+from . import fields as f
 from .account import TwilioAccount, read_account
 from .files import read_regular_file
 from .phone import (

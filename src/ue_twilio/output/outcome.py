@@ -38,6 +38,7 @@ NOT_ACKNOWLEDGED = 23
 def not_acknowledged(timeout: int) -> str:
     return "FAIL: Nobody acknowledged within {} seconds.".format(timeout)
 
+
 RECIPIENT_DETAIL_LIMIT = 10000
 
 

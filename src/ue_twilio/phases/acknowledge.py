@@ -217,7 +217,9 @@ class _Waiter:
         )
         for index in waiting:
             run.results[index] = RecipientResult(
-                run.results[index].to, Status.NOT_CALLED, error_message="not paged: " + who
+                run.results[index].to,
+                Status.NOT_CALLED,
+                error_message="not paged: " + who,
             )
         if self.state.by is None:
             run.log.warning(
@@ -261,7 +263,9 @@ class _TextWaiter(_Waiter):
         self.paged(index, reply)
         at = epoch(reply.body.get("date_created") if reply.body else None)
         with self.lock:
-            self.replies.paged(to, self.codes[to], at if at is not None else time.time())
+            self.replies.paged(
+                to, self.codes[to], at if at is not None else time.time()
+            )
 
     def send(self, indices: List[int]) -> None:
         rounds.send(self.context, self.run_, indices, self.sending)
@@ -414,12 +418,20 @@ class _VoiceWaiter(_Waiter):
         try:
             ended = studio.end(self.studio, self.flow, sid)
             call = studio.call_sid(studio.context(self.studio, self.flow, sid))
-            hung = self.context.client.update("Calls", call, {"Status": "completed"}) if call else None
+            hung = (
+                self.context.client.update("Calls", call, {"Status": "completed"})
+                if call
+                else None
+            )
         except Exception as exc:  # noqa: BLE001 - the clean-up must not fail the run
-            log.warning("Could not end %s's execution %s: %s", to, sid, type(exc).__name__)
+            log.warning(
+                "Could not end %s's execution %s: %s", to, sid, type(exc).__name__
+            )
             return
         if ended.kind != ReplyKind.OK:
-            log.warning("Could not end %s's execution %s: %s", to, sid, ended.describe_error())
+            log.warning(
+                "Could not end %s's execution %s: %s", to, sid, ended.describe_error()
+            )
         elif hung is not None:
             log.info("Ended %s's execution %s and hung up %s.", to, sid, call)
 
@@ -470,7 +482,7 @@ def mark_entries(run: Run, entries: List[Dict[str, Any]]) -> None:
         return
     index = {to: i for i, to in enumerate(run.config.recipients)}
     for entry in entries:
-        position = index.get(entry.get("to"))
+        position = index.get(str(entry.get("to")))
         if position is None:
             continue
         entry["paged"] = position in state.paged

@@ -17,6 +17,16 @@ taken from the path): ``POST/GET /2010-04-01/Accounts/{sid}/Messages.json``,
 ``next_page_uri``) and Messaging v1 ``GET /v1/Services`` (two services, Twilio's
 v1 envelope ``{"services": [...], "meta": {...}}`` with absolute page URLs).
 ``Sandbox.catalog.add_phone_number`` / ``add_service`` add more (see catalog.py).
+Studio v2 ``/v2/Flows`` and ``…/Executions`` (see studio.py): each execution
+places a call and waits for a keypress (``Sandbox.script_press``).
+
+Replies (Wait For Acknowledgement): ``Sandbox.script_reply(number, text,
+after)`` answers the next message to ``number`` from that number ``after``
+seconds after it was created (``text`` None: the code on the message's last
+line; ``{code}`` in a text stands for it); ``Sandbox.receive`` logs any
+inbound message. Inbound messages are ``direction`` ``inbound``, status
+``received``, ``date_sent`` = their arrival, and show in the lists and
+fetches only from their arrival on.
 
 Lists (``GET …/Messages.json``, ``…/Calls.json``; see ``listing.py``): newest
 first, filters Messages ``To``, ``From``, ``DateSent``, ``DateSent<``,

@@ -160,9 +160,7 @@ class Store:
         later from that number with ``text`` (None: the code it was sent;
         ``{code}`` in ``text`` stands for that code)."""
         with self._lock:
-            self._replies.setdefault(split_channel(number)[1], []).append(
-                (text, after)
-            )
+            self._replies.setdefault(split_channel(number)[1], []).append((text, after))
 
     def receive(
         self,

@@ -46,9 +46,7 @@ def iso(moment: Optional[float]) -> Optional[str]:
 class Studio:
     """The account's flows and executions; ``answer`` serves the paths."""
 
-    def __init__(
-        self, account_sid: str, create_call: Callable[[Params], dict]
-    ) -> None:
+    def __init__(self, account_sid: str, create_call: Callable[[Params], dict]) -> None:
         self.account_sid = account_sid
         self.base_url = ""  # set by the server once it knows its address
         self.unanswered_after = UNANSWERED_AFTER
@@ -74,12 +72,18 @@ class Studio:
 
     def _dispatch(self, method: str, parts: List[str], params: Params, path: str):
         if not parts:
-            return self._list_flows(params) if method == "GET" else self._new_flow(params)
+            return (
+                self._list_flows(params) if method == "GET" else self._new_flow(params)
+            )
         flow = self._flows.get(parts[0])
         if flow is None:
             raise ApiError(404, 20404, f"The requested resource {path} was not found")
         if len(parts) == 1:
-            return self._flow(flow, params) if method == "POST" else self._render_flow(flow)
+            return (
+                self._flow(flow, params)
+                if method == "POST"
+                else self._render_flow(flow)
+            )
         if parts[1] != "Executions" or len(parts) > 4:
             raise ApiError(404, 20404, f"The requested resource {path} was not found")
         if len(parts) == 2:
@@ -227,7 +231,9 @@ class Studio:
         url = "{}{}/{}/Executions/{}".format(
             self.base_url, FLOWS, execution["flow"], execution["sid"]
         )
-        updated = self._ended_at(execution) if status == "ended" else execution["created"]
+        updated = (
+            self._ended_at(execution) if status == "ended" else execution["created"]
+        )
         return {
             "account_sid": self.account_sid,
             "contact_channel_address": execution["to"],
@@ -251,8 +257,10 @@ class Studio:
         now = time.time()
         widgets: Dict[str, dict] = {"call": {"CallSid": execution["call"]}}
         pressed = self._pressed_at(execution)
-        if pressed is not None and now >= pressed and (
-            execution["ended"] is None or execution["ended"] >= pressed
+        if (
+            pressed is not None
+            and now >= pressed
+            and (execution["ended"] is None or execution["ended"] >= pressed)
         ):
             widgets["gather"] = {"Digits": execution["press"][0]}
         url = "{}{}/{}/Executions/{}/Context".format(
@@ -327,7 +335,9 @@ def _date(params: Params, name: str) -> Optional[float]:
     try:
         moment = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise bad_request(INVALID_PARAMETER, f"Invalid value for {name}: {raw!r}") from None
+        raise bad_request(
+            INVALID_PARAMETER, f"Invalid value for {name}: {raw!r}"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     return moment.timestamp()
