@@ -33,6 +33,7 @@ from harness import (
     track_measured,
     write_numbers,
 )
+
 from ue_twilio import Settings, Task
 
 REPO = Path(__file__).resolve().parents[1]
@@ -454,10 +455,14 @@ def acknowledgement_wait(work: Path, size: Sizes) -> List[Row]:
             (started, time.time()),
         )
     if outcome.exit_code != 23:
-        raise RuntimeError("scenario 8: expected exit 23, got {}".format(outcome.exit_code))
+        raise RuntimeError(
+            "scenario 8: expected exit 23, got {}".format(outcome.exit_code)
+        )
     journal = list(box.journal())
     polls = [
-        e for e in journal if e["method"] == "GET" and e["path"].endswith("/Messages.json")
+        e
+        for e in journal
+        if e["method"] == "GET" and e["path"].endswith("/Messages.json")
     ]
     pages = [e for e in journal if e["method"] == "POST"]
     first_poll = min(e["time"] for e in polls)
@@ -470,9 +475,9 @@ def acknowledgement_wait(work: Path, size: Sizes) -> List[Row]:
         "shortest gap {:.2f} s, longest {:.2f} s (scaled back to real seconds)".format(
             count,
             timeout,
-            "" if size.s8_time_scale == 1 else " at time scale {:g}".format(
-                size.s8_time_scale
-            ),
+            ""
+            if size.s8_time_scale == 1
+            else " at time scale {:g}".format(size.s8_time_scale),
             len(polls),
             count,
             len(pages),
