@@ -263,3 +263,48 @@ def test_studio_answers_are_the_documented_ones(sandbox):
     reply = client.post_path(path, query)
     oai.check_response("POST", path, reply.http_status, reply.body)
     client.close()
+
+
+def test_a_page_twilio_refuses_escalates_to_the_next_at_once(sandbox):
+    refused = "+15005550001"  # the sandbox answers 400/21211
+    sandbox.script_reply(A, "{code}", after=0.05)
+    fields = ack_fields(
+        sandbox,
+        recipient_list="{},{},{}".format(refused, A, B),
+        escalation=["one_by_one"],
+        escalation_interval=3600,  # scaled: 72 s, longer than the test waits
+        acknowledgement_timeout=3600,
+    )
+    run = run_fast(sandbox, fields)
+    assert run.rc == 0, run.stderr
+    assert run.output["result"]["acknowledgement"]["by"] == A
+    assert flags(run, "paged") == [False, True, False]
+    assert run.output["result"]["recipients"][0]["status"] == "failed"
+
+
+def test_nothing_paged_ends_at_once_with_the_usual_failure(sandbox):
+    fields = ack_fields(
+        sandbox, recipient_list="+15005550001", acknowledgement_timeout=86400
+    )
+    run = run_fast(sandbox, fields)
+    assert run.rc == 1
+    assert run.output["result"]["acknowledgement"]["acknowledged"] is False
+    assert not [e for e in sandbox.journal if e.method == "GET"]
+
+
+@pytest.mark.parametrize("kind", ["whatsapp", "messaging_service"])
+def test_whatsapp_and_messaging_service_replies_acknowledge(sandbox, kind):
+    sandbox.script_reply(B, "{code}", after=0.05)
+    extra = {"action": "whatsapp_message"} if kind == "whatsapp" else {}
+    if kind == "messaging_service":
+        extra["sender"] = sandbox.catalog.add_service("Paging")["sid"]
+    run = run_fast(sandbox, ack_fields(sandbox, **extra))
+    assert run.rc == 0, run.stderr
+    ack = run.output["result"]["acknowledgement"]
+    assert ack["by"] == B
+    assert ack["channel"] == ("whatsapp" if kind == "whatsapp" else "sms")
+    polls = [e for e in sandbox.journal if e.method == "GET"]
+    if kind == "whatsapp":
+        assert polls[0].params["To"] == ["whatsapp:+15005550006"]
+    else:
+        assert "To" not in polls[0].params

@@ -95,7 +95,7 @@ def page_until_acknowledged(context: Context, run: Run) -> Tuple[Sending, None]:
         waiter: _Waiter = _VoiceWaiter(context, run, state)
     else:
         waiter = _TextWaiter(context, run, state)
-    sending = waiter.run()
+    sending = waiter.wait()
     if state.by is not None and run.config.notify_on_acknowledgement:
         _notify(context, run, state)
     return sending, None
@@ -106,7 +106,7 @@ class _Waiter:
 
     def __init__(self, context: Context, run: Run, state: Acknowledgement) -> None:
         self.context = context
-        self.run_ = run
+        self.run = run
         self.state = state
         self.config = run.config
         self.scale = context.settings.time_scale
@@ -115,25 +115,27 @@ class _Waiter:
         self.pace = Pace(self.scale)
 
     # -- the escalation ---------------------------------------------------
-    def run(self) -> Sending:
-        run, config, cancel = self.run_, self.config, self.context.cancel
+    def wait(self) -> Sending:
+        run, config, cancel = self.run, self.config, self.context.cancel
         timeout = config.acknowledgement_timeout * self.scale
         one_by_one = config.escalation == f.PAGE_ONE_BY_ONE
         waiting = list(run.pending)
         first, waiting = (waiting[:1], waiting[1:]) if one_by_one else (waiting, [])
         if not self.prepare():
             return self.sending
-        self.page(first)
+        interval = config.escalation_interval * self.scale
         deadline = time.monotonic() + timeout
-        next_page = time.monotonic() + config.escalation_interval * self.scale
+        next_page = time.monotonic() + (interval if self.page(first) else 0.0)
         next_log = 0.0
         while not (self._over() or time.monotonic() >= deadline):
             now = time.monotonic()
             if waiting and now >= next_page:
-                self.page(waiting[:1])
+                paged = self.page(waiting[:1])
                 waiting = waiting[1:]
-                next_page = now + config.escalation_interval * self.scale
+                next_page = now + (interval if paged else 0.0)  # failed: the next now
                 continue
+            if not (waiting or self.state.paged):
+                break  # nobody could be paged: nothing to wait for
             if now >= next_log:
                 next_log = now + PROGRESS_EVERY
                 self._progress(deadline - now)
@@ -153,7 +155,7 @@ class _Waiter:
         )
 
     def _progress(self, left: float) -> None:
-        run = self.run_
+        run = self.run
         run.log.info(
             "Waiting for acknowledgement: %d paged, %d s left.",
             len(self.state.paged),
@@ -161,15 +163,15 @@ class _Waiter:
         )
         run.reporter.offer(lambda: run.snapshot(None))
 
-    def page(self, indices: List[int]) -> None:
-        """Send these pages; whoever Twilio queued counts as paged."""
-        if not indices:
-            return
-        run = self.run_
+    def page(self, indices: List[int]) -> bool:
+        """Send these pages; whoever Twilio queued counts as paged. True when
+        at least one of them was."""
+        run = self.run
         for index in indices:
             run.log.info("Paging %s.", run.results[index].to)
         self.send(indices)
         self.pace.news()
+        return any(index in self.state.paged for index in indices)
 
     def paged(self, index: int, reply: Reply) -> None:
         """From the sender threads: a page reached Twilio."""
@@ -181,7 +183,7 @@ class _Waiter:
                 self.state.first_page = when
 
     def acknowledged(self, index: int, at: Optional[float], how: str) -> None:
-        state, run = self.state, self.run_
+        state, run = self.state, self.run
         if state.by is not None:
             return
         state.by = index
@@ -194,7 +196,7 @@ class _Waiter:
         try:
             return self.look()
         except TwilioConnectionError as exc:
-            self.run_.log.warning(
+            self.run.log.warning(
                 "Waiting for acknowledgement: %s; trying again.",
                 exc.status_description,
             )
@@ -209,7 +211,7 @@ class _Waiter:
         self.sending.cancelled = self.sending.cancelled or self.context.cancel.is_set()
         if self.sending.stopped:
             return
-        run = self.run_
+        run = self.run
         who = (
             "{} acknowledged first".format(run.results[self.state.by].to)
             if self.state.by is not None
@@ -246,7 +248,7 @@ class _TextWaiter(_Waiter):
     """SMS and WhatsApp: reply codes, Twilio's inbound list."""
 
     def prepare(self) -> bool:
-        run, config = self.run_, self.config
+        run, config = self.run, self.config
         codes = assign_codes(len(config.recipients))
         self.codes = dict(zip(config.recipients, codes))
         self.index = {to: i for i, to in enumerate(config.recipients)}
@@ -268,7 +270,15 @@ class _TextWaiter(_Waiter):
             )
 
     def send(self, indices: List[int]) -> None:
-        rounds.send(self.context, self.run_, indices, self.sending)
+        rounds.send(self.context, self.run, indices, self.sending)
+        for index in indices:  # found at Twilio after a lost answer
+            result = self.run.results[index]
+            if result.status == Status.QUEUED and index not in self.state.paged:
+                self.paged(index, Reply(ReplyKind.OK))
+                with self.lock:
+                    self.replies.paged(
+                        result.to, self.codes[result.to], self.run.started
+                    )
 
     def look(self) -> Optional[Polled]:
         polled = self.inbox.poll()
@@ -278,7 +288,7 @@ class _TextWaiter(_Waiter):
             if verdict is not None:
                 self._judged(verdict)
         if polled.problem is not None:
-            self.run_.log.warning(
+            self.run.log.warning(
                 "Waiting for acknowledgement: Twilio's list failed (%s); "
                 "looking again later.",
                 polled.problem,
@@ -287,7 +297,7 @@ class _TextWaiter(_Waiter):
 
     def _judged(self, verdict: Verdict) -> None:
         index = self.index[verdict.number]
-        log = self.run_.log
+        log = self.run.log
         if verdict.kind == ACKNOWLEDGED:
             self.acknowledged(index, verdict.at, "replied with the code")
         elif verdict.kind == OPTED_OUT:
@@ -310,7 +320,7 @@ class _VoiceWaiter(_Waiter):
     """Voice: a Studio execution per recipient; pressing 1 acknowledges."""
 
     def prepare(self) -> bool:
-        run, context = self.run_, self.context
+        run, context = self.run, self.context
         self.studio = open_client(
             self.config.account,
             context.settings,
@@ -332,7 +342,7 @@ class _VoiceWaiter(_Waiter):
         return True
 
     def send(self, indices: List[int]) -> None:
-        run, config, context = self.run_, self.config, self.context
+        run, config, context = self.run, self.config, self.context
         numbers = [run.results[i].to for i in indices]
         by_number = dict(zip(numbers, indices))
 
@@ -358,7 +368,7 @@ class _VoiceWaiter(_Waiter):
         self.sending.absorb(dispatcher)
 
     def look(self) -> Optional[Polled]:
-        page = studio.executions(self.studio, self.flow, self.run_.started)
+        page = studio.executions(self.studio, self.flow, self.run.started)
         if page.kind == ReplyKind.RATE_LIMITED:
             return Polled([], True, page.retry_after)
         if page.kind != ReplyKind.OK:
@@ -382,9 +392,9 @@ class _VoiceWaiter(_Waiter):
         if pressed == ACK_DIGIT:
             self.acknowledged(index, _ended_at(page, sid), "pressed 1")
         else:
-            self.run_.log.info(
+            self.run.log.info(
                 "%s's call ended without an acknowledgement (pressed: %s).",
-                self.run_.results[index].to,
+                self.run.results[index].to,
                 pressed or "nothing",
             )
 
@@ -394,7 +404,7 @@ class _VoiceWaiter(_Waiter):
         with self.lock:
             pending = list(self.open)
         if pending:
-            self.run_.log.info(
+            self.run.log.info(
                 "Ending %d Studio execution(s) still active.", len(pending)
             )
             crew = Crew("ue-twilio-ack-cleanup")
@@ -414,7 +424,7 @@ class _VoiceWaiter(_Waiter):
         self.studio.close()
 
     def _end(self, sid: str) -> None:
-        log, to = self.run_.log, self.run_.results[self.executions[sid]].to
+        log, to = self.run.log, self.run.results[self.executions[sid]].to
         try:
             ended = studio.end(self.studio, self.flow, sid)
             call = studio.call_sid(studio.context(self.studio, self.flow, sid))
