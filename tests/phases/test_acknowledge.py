@@ -308,3 +308,10 @@ def test_whatsapp_and_messaging_service_replies_acknowledge(sandbox, kind):
         assert polls[0].params["To"] == ["whatsapp:+15005550006"]
     else:
         assert "To" not in polls[0].params
+
+
+def test_a_studio_flow_twilio_refuses_ends_the_run_before_any_call(sandbox):
+    sandbox.faults.forbidden = True
+    run = run_fast(sandbox, ack_fields(sandbox, action="voice_message"))
+    assert run.rc == 3
+    assert sandbox.executions == [] and sandbox.calls == {}

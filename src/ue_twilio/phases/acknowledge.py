@@ -167,15 +167,19 @@ class _Waiter:
         """Send these pages; whoever Twilio queued counts as paged. True when
         at least one of them was."""
         run = self.run
-        for index in indices:
-            run.log.info("Paging %s.", run.results[index].to)
+        if len(indices) == 1:
+            run.log.info("Paging %s.", run.results[indices[0]].to)
+        else:
+            run.log.info("Paging %d recipients at once.", len(indices))
         self.send(indices)
         self.pace.news()
         return any(index in self.state.paged for index in indices)
 
     def paged(self, index: int, reply: Reply) -> None:
-        """From the sender threads: a page reached Twilio."""
-        at = epoch(reply.body.get("date_created") if reply.body else None)
+        """From the sender threads: a page reached Twilio (its time: the
+        answer's ``date_created``, a date or epoch seconds)."""
+        created = reply.body.get("date_created") if reply.body else None
+        at = created if isinstance(created, float) else epoch(created)
         with self.lock:
             self.state.paged.add(index)
             when = at if at is not None else time.time()
@@ -261,24 +265,22 @@ class _TextWaiter(_Waiter):
         return True
 
     def _queued(self, to: str, reply: Reply) -> None:
-        index = self.index[to]
-        self.paged(index, reply)
+        """From the sender threads: the page's 201, with Twilio's time."""
         at = epoch(reply.body.get("date_created") if reply.body else None)
+        self._register(self.index[to], to, at if at is not None else time.time())
+
+    def _register(self, index: int, to: str, at: float) -> None:
+        """``to`` was paged at ``at``: their replies from then on count."""
+        self.paged(index, Reply(ReplyKind.OK, body={"date_created": at}))
         with self.lock:
-            self.replies.paged(
-                to, self.codes[to], at if at is not None else time.time()
-            )
+            self.replies.paged(to, self.codes[to], at)
 
     def send(self, indices: List[int]) -> None:
         rounds.send(self.context, self.run, indices, self.sending)
-        for index in indices:  # found at Twilio after a lost answer
+        for index in indices:  # found at Twilio after a lost answer: since the start
             result = self.run.results[index]
             if result.status == Status.QUEUED and index not in self.state.paged:
-                self.paged(index, Reply(ReplyKind.OK))
-                with self.lock:
-                    self.replies.paged(
-                        result.to, self.codes[result.to], self.run.started
-                    )
+                self._register(index, result.to, self.run.started)
 
     def look(self) -> Optional[Polled]:
         polled = self.inbox.poll()
@@ -333,13 +335,13 @@ class _VoiceWaiter(_Waiter):
         self.open: Set[str] = set()
         try:
             self.flow = studio.ensure_flow(self.studio, studio.definition(self.config))
+            return True
         except studio.StudioError as exc:
             self.sending.error = TwilioTaskError("Voice acknowledgement: " + str(exc))
-            return False
-        except TwilioTaskError as exc:
+        except TwilioTaskError as exc:  # 401, 403, no connection
             self.sending.error = exc
-            return False
-        return True
+        self.studio.close()
+        return False
 
     def send(self, indices: List[int]) -> None:
         run, config, context = self.run, self.config, self.context

@@ -218,7 +218,7 @@ class App:
     def _studio(self, method: str, path: str, params: Params) -> Outcome | None:
         """Studio v2 Flows and Executions (see studio.py)."""
         try:
-            found = self.studio.answer(method, path, params)
+            found = self.studio.answer(method, path, params, self.faults.forbidden)
         except ApiError as exc:
             return Response(exc.status, exc.body()), None
         if found is None:

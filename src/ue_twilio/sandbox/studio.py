@@ -61,11 +61,16 @@ class Studio:
             self._presses.setdefault(number, []).append((digit, after))
 
     # -- routing ----------------------------------------------------------
-    def answer(self, method: str, path: str, params: Params) -> Optional[dict]:
-        """(the answer document) for a Studio path, None for any other path.
-        Raises ApiError for a refusal; ``created`` marks a 201."""
+    def answer(
+        self, method: str, path: str, params: Params, forbidden: bool = False
+    ) -> Optional[dict]:
+        """The answer document for a Studio path, None for any other path.
+        Raises ApiError for a refusal (403 when ``forbidden``); the key
+        ``_created`` marks a 201."""
         if path != FLOWS and not path.startswith(FLOWS + "/"):
             return None
+        if forbidden:
+            raise ApiError(403, 20403, "Forbidden: the account may not do this.")
         parts = path[len(FLOWS) :].strip("/").split("/") if path != FLOWS else []
         with self._lock:
             return self._dispatch(method, parts, params, path)
