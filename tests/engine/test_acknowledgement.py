@@ -129,3 +129,18 @@ def test_an_inbox_returns_each_inbound_row_once_and_keeps_its_service():
     assert inbox.poll().rows == []
     resource, query = pages.queries[0]
     assert resource == "Messages" and "To" not in query and "DateSent>" in query
+
+
+class Limited(Pages):
+    """Twilio answers 429 to the list: the poll says so, with Retry-After."""
+
+    def list_page(self, resource, query):
+        return Reply(ReplyKind.RATE_LIMITED, http_status=429, retry_after=3.0)
+
+
+def test_a_rate_limited_poll_waits_the_retry_policys_delay():
+    inbox = Inbox(Limited([]), "+15005550006", PAGED_AT)
+    polled = inbox.poll()
+    assert polled.rate_limited and polled.rows == []
+    assert Pace().delay(polled) == 3.0
+    assert Pace().delay(Polled([], rate_limited=True)) >= 2.0  # never under 2 s
