@@ -73,7 +73,6 @@ class Acknowledgement:
         self.by: Optional[int] = None
         self.at: Optional[float] = None
         self.after: Optional[float] = None
-        self.notified: Optional[int] = None
         self.first_page: Optional[float] = None  # Twilio's clock when known
 
     def as_dict(self, run: Run) -> Dict[str, Any]:
@@ -462,7 +461,6 @@ def _notify(context: Context, run: Run, state: Acknowledgement) -> None:
     others = sorted(state.paged - state.opted_out - {state.by})
     numbers = [run.results[i].to for i in others]
     if not numbers:
-        state.notified = 0
         return
     text = "Acknowledged by {} at {}: {}".format(
         acker, _iso(state.at), (config.message or "")[:100]
@@ -476,7 +474,8 @@ def _notify(context: Context, run: Run, state: Acknowledgement) -> None:
     run.log.info("Notify On Acknowledgement: texting %d recipient(s).", len(numbers))
     notice_run = Run(notice, ResendState(notice, {}, None, run.log), run.log, None)
     rounds.send(context, notice_run)
-    state.notified = sum(1 for r in notice_run.results if r.status == Status.QUEUED)
+    queued = sum(1 for r in notice_run.results if r.status == Status.QUEUED)
+    run.log.info("Notify On Acknowledgement: %d of %d queued.", queued, len(numbers))
 
 
 def _iso(moment: Optional[float]) -> Optional[str]:
