@@ -14,8 +14,8 @@ from typing import Any, List, Mapping, NamedTuple, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
 from ..exceptions import ValidationError
+from . import acknowledgement, voice
 from . import fields as f
-from . import voice
 from .account import TwilioAccount, read_account
 from .files import Cancel, read_regular_file
 from .phone import (
@@ -80,6 +80,11 @@ class TaskConfig:
     smart_encoding: bool = False
     status_callback_url: Optional[str] = None
     dry_run: bool = False
+    wait_for_acknowledgement: bool = False
+    acknowledgement_timeout: int = 900
+    escalation: str = f.PAGE_ALL_AT_ONCE
+    escalation_interval: int = 300
+    notify_on_acknowledgement: bool = False
 
     @property
     def account_sid(self) -> str:
@@ -143,8 +148,17 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     call = _voice_options(raw, action, text.message)
     run = _run_options(raw, call.spoken)
     delivery = _delivery_options(raw, action)
+    paged = acknowledgement.Paged(
+        action == f.VOICE,
+        text.message,
+        text.content_sid,
+        call.spoken.chained,
+        call.spoken.fallback_sms,
+        run.wait_for_delivery,
+    )
+    ack, ack_notices = acknowledgement.read_options(raw, paged)
     proxy = parse_proxy(raw, cancelled)
-    notices = sender_notices + notices + ignored_proxy_notices(raw)
+    notices = sender_notices + notices + ack_notices + ignored_proxy_notices(raw)
     return TaskConfig(
         action=action,
         account=account,
@@ -173,6 +187,11 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
         smart_encoding=delivery.smart_encoding,
         status_callback_url=delivery.status_callback_url,
         dry_run=bool(read_boolean(raw, "dry_run")),
+        wait_for_acknowledgement=ack.wait_for_acknowledgement,
+        acknowledgement_timeout=ack.acknowledgement_timeout,
+        escalation=ack.escalation,
+        escalation_interval=ack.escalation_interval,
+        notify_on_acknowledgement=ack.notify_on_acknowledgement,
     )
 
 

@@ -9,7 +9,16 @@ with: the client, the settings and the task's ``Cancel`` (engine/cancel.py).
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from ..engine.cancel import Cancel
 from ..engine.dispatcher import Dispatcher
@@ -23,6 +32,7 @@ from ..models import (
     QUEUED_STATES,
     DeliveryReport,
     RecipientResult,
+    Reply,
     Snapshot,
     Status,
     count_failed,
@@ -32,6 +42,9 @@ from ..output.live import LiveReporter
 from ..output.logsafe import SafeLog
 from ..transport.client import TwilioClient
 from .hangup import CallLedger
+
+if TYPE_CHECKING:  # acknowledge.py imports this module
+    from .acknowledge import Acknowledgement
 
 
 class Context(NamedTuple):
@@ -93,6 +106,11 @@ class Run:
         )
         self.calls = CallLedger()
         self.fallback: Optional[List[RecipientResult]] = None
+        # Wait For Acknowledgement (acknowledge.py): each page's own text,
+        # who was paged (called from the sender threads), what came of it.
+        self.text_for: Optional[Callable[[str], str]] = None
+        self.on_queued: Optional[Callable[[str, Reply], None]] = None
+        self.acknowledgement: Optional[Acknowledgement] = None
 
     def counts_outside(self, indices: Sequence[int]) -> Tuple[int, int]:
         """(queued, not queued) among the recipients a round does not send to;
