@@ -362,12 +362,7 @@ class _VoiceWaiter(_Waiter):
         dispatcher = Dispatcher(
             start, numbers, config.max_concurrent, run.log, context.settings
         )
-        unsubscribe = context.cancel.on_set(dispatcher.cancel)
-        try:
-            settled = dispatcher.run()
-        finally:
-            unsubscribe()
-        for index, result in zip(indices, settled):
+        for index, result in zip(indices, context.dispatch(dispatcher)):
             run.results[index] = result.replace(channel=Channel.CALL)
         self.sending.absorb(dispatcher)
 

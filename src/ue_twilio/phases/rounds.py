@@ -93,12 +93,7 @@ def _round(
         lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
         on_result=settle,
     )
-    unsubscribe = context.cancel.on_set(dispatcher.cancel)
-    try:
-        settled = dispatcher.run()
-    finally:
-        unsubscribe()
-    for index, result in zip(indices, settled):
+    for index, result in zip(indices, context.dispatch(dispatcher)):
         run.results[index] = result
         if result.status == Status.UNKNOWN:
             resend.mark_unknown(result.to)

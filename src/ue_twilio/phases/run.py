@@ -54,6 +54,14 @@ class Context(NamedTuple):
     settings: Settings
     cancel: Cancel
 
+    def dispatch(self, dispatcher: Dispatcher) -> List[RecipientResult]:
+        """Run ``dispatcher``, halted at once by the task's cancel."""
+        unsubscribe = self.cancel.on_set(dispatcher.cancel)
+        try:
+            return dispatcher.run()
+        finally:
+            unsubscribe()
+
 
 class Sending:
     """What the sending rounds ended with: the run-wide error, a cancel."""

@@ -141,35 +141,11 @@ class Studio:
         flow["updated"] = time.time()
 
     def _render_flow(self, flow: dict) -> dict:
-        url = "{}{}/{}".format(self.base_url, FLOWS, flow["sid"])
-        return {
-            "account_sid": self.account_sid,
-            "author_sid": None,
-            "commit_message": flow["commit"],
-            "date_created": iso(flow["created"]),
-            "date_updated": iso(flow["updated"]),
-            "definition": flow["definition"],
-            "errors": [],
-            "friendly_name": flow["name"],
-            "links": {
-                "executions": url + "/Executions",
-                "revisions": url + "/Revisions",
-                "test_users": url + "/TestUsers",
-            },
-            "revision": flow["revision"],
-            "sid": flow["sid"],
-            "status": flow["status"],
-            "url": url,
-            "valid": True,
-            "warnings": [],
-            "webhook_url": "https://webhooks.twilio.com/v1/Accounts/{}/Flows/{}".format(
-                self.account_sid, flow["sid"]
-            ),
-        }
+        return flow_document(flow, self.base_url, self.account_sid)
 
     def _list_flows(self, params: Params) -> dict:
         rows = [self._render_flow(f) for f in self._flows.values()]
-        return self._page("flows", FLOWS, rows, params)
+        return page_of(self.base_url, "flows", FLOWS, rows, params)
 
     # -- executions ---------------------------------------------------------
     def _start(self, flow: dict, params: Params) -> dict:
@@ -299,28 +275,7 @@ class Studio:
             and (high is None or e["created"] <= high)
         ]
         path = "{}/{}/Executions".format(FLOWS, flow["sid"])
-        return self._page("executions", path, rows, params)
-
-    def _page(self, key: str, path: str, rows: List[dict], params: Params) -> dict:
-        raw_size, raw_page = first(params, "PageSize"), first(params, "Page")
-        size = int(raw_size) if raw_size.isdigit() and int(raw_size) else 50
-        size = min(size, 1000)
-        page = int(raw_page) if raw_page.isdigit() else 0
-        chunk = rows[page * size : (page + 1) * size]
-        more = (page + 1) * size < len(rows)
-        url = self.base_url + path + "?PageSize={}&Page={}"
-        return {
-            key: chunk,
-            "meta": {
-                "first_page_url": url.format(size, 0),
-                "key": key,
-                "next_page_url": url.format(size, page + 1) if more else None,
-                "page": page,
-                "page_size": size,
-                "previous_page_url": url.format(size, page - 1) if page else None,
-                "url": url.format(size, page),
-            },
-        }
+        return page_of(self.base_url, "executions", path, rows, params)
 
     # -- for tests ------------------------------------------------------------
     def executions(self) -> List[dict]:
@@ -346,3 +301,57 @@ def _date(params: Params, name: str) -> Optional[float]:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     return moment.timestamp()
+
+
+def flow_document(flow: dict, base_url: str, account_sid: str) -> dict:
+    """A flow as Twilio renders it."""
+    url = "{}{}/{}".format(base_url, FLOWS, flow["sid"])
+    return {
+        "account_sid": account_sid,
+        "author_sid": None,
+        "commit_message": flow["commit"],
+        "date_created": iso(flow["created"]),
+        "date_updated": iso(flow["updated"]),
+        "definition": flow["definition"],
+        "errors": [],
+        "friendly_name": flow["name"],
+        "links": {
+            "executions": url + "/Executions",
+            "revisions": url + "/Revisions",
+            "test_users": url + "/TestUsers",
+        },
+        "revision": flow["revision"],
+        "sid": flow["sid"],
+        "status": flow["status"],
+        "url": url,
+        "valid": True,
+        "warnings": [],
+        "webhook_url": "https://webhooks.twilio.com/v1/Accounts/{}/Flows/{}".format(
+            account_sid, flow["sid"]
+        ),
+    }
+
+
+def page_of(
+    base_url: str, key: str, path: str, rows: List[dict], params: Params
+) -> dict:
+    """One page of ``rows`` in Twilio's v2 envelope (PageSize, Page)."""
+    raw_size, raw_page = first(params, "PageSize"), first(params, "Page")
+    size = int(raw_size) if raw_size.isdigit() and int(raw_size) else 50
+    size = min(size, 1000)
+    page = int(raw_page) if raw_page.isdigit() else 0
+    chunk = rows[page * size : (page + 1) * size]
+    more = (page + 1) * size < len(rows)
+    url = base_url + path + "?PageSize={}&Page={}"
+    return {
+        key: chunk,
+        "meta": {
+            "first_page_url": url.format(size, 0),
+            "key": key,
+            "next_page_url": url.format(size, page + 1) if more else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_url": url.format(size, page - 1) if page else None,
+            "url": url.format(size, page),
+        },
+    }
