@@ -115,15 +115,25 @@ class _Waiter:
 
     # -- the escalation ---------------------------------------------------
     def wait(self) -> Sending:
-        run, config, cancel = self.run, self.config, self.context.cancel
-        timeout = config.acknowledgement_timeout * self.scale
-        one_by_one = config.escalation == f.PAGE_ONE_BY_ONE
-        waiting = list(run.pending)
+        """Page and wait; the voice executions are ended whatever happens."""
+        one_by_one = self.config.escalation == f.PAGE_ONE_BY_ONE
+        waiting = list(self.run.pending)
         first, waiting = (waiting[:1], waiting[1:]) if one_by_one else (waiting, [])
         if not self.prepare():
             return self.sending
+        try:
+            waiting = self._escalate(first, waiting)
+        except BaseException:
+            self.cleanup()  # an unexpected error must not leave calls ringing
+            raise
+        self.finish(waiting)
+        return self.sending
+
+    def _escalate(self, first: List[int], waiting: List[int]) -> List[int]:
+        """Page ``first``, then the rest one by one; who was never paged."""
+        config, cancel = self.config, self.context.cancel
         interval = config.escalation_interval * self.scale
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + config.acknowledgement_timeout * self.scale
         next_page = time.monotonic() + (interval if self.page(first) else 0.0)
         next_log = 0.0
         while not (self._over() or time.monotonic() >= deadline):
@@ -143,8 +153,7 @@ class _Waiter:
                 break
             until = min(deadline, next_page if waiting else deadline)
             cancel.wait(max(0.0, min(pause, until - time.monotonic())))
-        self.finish(waiting)
-        return self.sending
+        return waiting
 
     def _over(self) -> bool:
         return (
