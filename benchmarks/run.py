@@ -181,6 +181,13 @@ run took {elapsed:.0f} s. Machine: {machine}.
   messages. Requests are the sandbox journal's GETs of Messages within each
   part's time window, divided by its rounds; CPU is `time.process_time()` of
   this process around each part, divided by its rounds.
+- **Waiting for an acknowledgement** (8): the real Task pages 100 recipients
+  at once (Wait For Acknowledgement, Acknowledgement Timeout 60 s, real time)
+  against a sandbox process that never replies, so it waits the whole minute
+  and ends with exit 23. Polls are the sandbox journal's GETs of
+  `Messages.json` (one a poll for all recipients), a minute = from the first
+  poll to the end of the run; CPU is `time.process_time()` of this process
+  for the whole run (the 100 pages included) per minute of wall time.
 
 ## Reading the numbers
 

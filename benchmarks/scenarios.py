@@ -26,12 +26,15 @@ from harness import (
     SandboxProcess,
     fields,
     numbers,
+    quiet_logger,
     run_cli_measured,
     run_ours,
     run_twilio_loop,
     track_measured,
     write_numbers,
 )
+
+from ue_twilio import Settings, Task
 
 REPO = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
@@ -57,6 +60,9 @@ class Sizes:
     s7_messages: int = 10000
     s7_status_interval: float = 30.0
     s7_rounds: int = 3
+    s8_recipients: int = 100
+    s8_timeout: int = 60
+    s8_time_scale: float = 1.0
 
 
 FULL = Sizes()
@@ -75,6 +81,9 @@ SMOKE = Sizes(
     s7_messages=300,
     s7_status_interval=3.0,
     s7_rounds=2,
+    s8_recipients=20,
+    s8_timeout=30,
+    s8_time_scale=0.1,
 )
 
 
@@ -424,6 +433,81 @@ def tracking_rounds(work: Path, size: Sizes) -> List[Row]:
     ]
 
 
+# -- 8 ---------------------------------------------------------------------
+def acknowledgement_wait(work: Path, size: Sizes) -> List[Row]:
+    """Issue 21: N paged recipients wait for an acknowledgement that never
+    comes: list polls a minute and this process's CPU while waiting."""
+    count, timeout = size.s8_recipients, size.s8_timeout
+    with SandboxProcess(work, journal=True) as box:
+        task_fields = fields(
+            recipients=numbers(count, block=8),
+            wait_for_acknowledgement=True,
+            acknowledgement_timeout=timeout,
+        )
+        settings = Settings(api_url=box.url, time_scale=size.s8_time_scale)
+        task = Task(task_fields, settings, quiet_logger())
+        wall, cpu, started = time.perf_counter(), time.process_time(), time.time()
+        outcome = task.run()
+        waited = Measured(
+            time.perf_counter() - wall,
+            time.process_time() - cpu,
+            outcome.output,
+            (started, time.time()),
+        )
+    if outcome.exit_code != 23:
+        raise RuntimeError(
+            "scenario 8: expected exit 23, got {}".format(outcome.exit_code)
+        )
+    journal = list(box.journal())
+    polls = [
+        e
+        for e in journal
+        if e["method"] == "GET" and e["path"].endswith("/Messages.json")
+    ]
+    pages = [e for e in journal if e["method"] == "POST"]
+    first_poll = min(e["time"] for e in polls)
+    span = max(waited.window[1] - first_poll, 1e-9) / size.s8_time_scale
+    per_minute = len(polls) / (span / 60.0)
+    gaps = [b["time"] - a["time"] for a, b in zip(polls, polls[1:])]
+    notes = [
+        "{} recipients paged at once, nobody acknowledges; Acknowledgement "
+        "Timeout {} s{}; {} list requests (one a poll for all {}), {} pages; "
+        "shortest gap {:.2f} s, longest {:.2f} s (scaled back to real seconds)".format(
+            count,
+            timeout,
+            ""
+            if size.s8_time_scale == 1
+            else " at time scale {:g}".format(size.s8_time_scale),
+            len(polls),
+            count,
+            len(pages),
+            min(gaps) / size.s8_time_scale if gaps else 0.0,
+            max(gaps) / size.s8_time_scale if gaps else 0.0,
+        )
+    ]
+    cpu_per_minute = waited.cpu / (waited.seconds / size.s8_time_scale / 60.0)
+    return [
+        Row(
+            "8a. {} paged, waiting: list polls a minute".format(count),
+            "{:.1f}".format(per_minute),
+            "{} recipients".format(count),
+            "{:.2f} a recipient".format(per_minute / count),
+            "<= 30",
+            per_minute <= 30,
+            notes,
+        ),
+        Row(
+            "8b. {} paged, waiting: CPU a minute".format(count),
+            "{:.0f} ms".format(cpu_per_minute * 1000),
+            "60000 ms (one core)",
+            "{:.4f}x".format(cpu_per_minute / 60.0),
+            "<= 0.01x",
+            cpu_per_minute <= 0.6,
+            [],
+        ),
+    ]
+
+
 def _requests_in(journal: List[Dict], run: Measured) -> int:
     """GETs of Messages (lists and fetches) the sandbox received during ``run``."""
     start, end = run.window
@@ -444,6 +528,7 @@ ALL = {
     "5": cancel_latency,
     "6": bulk_file,
     "7": tracking_rounds,
+    "8": acknowledgement_wait,
 }
 
 

@@ -112,6 +112,12 @@ SLOT_ORDER = (
     "use_content_template",
     # when it fails in production (issue 22)
     "dry_run",
+    # page until acknowledged (issue 21)
+    "wait_for_acknowledgement",
+    "acknowledgement_timeout",
+    "escalation",
+    "escalation_interval",
+    "notify_on_acknowledgement",
 )
 
 

@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 from support import agent, runner
-from support.runner import fields_for, run_cli
+from support.runner import cli_env, fields_for, run_cli
 from ue_twilio.engine.dispatcher import MAX_RATE_LIMIT_RETRIES
 from ue_twilio.output.verdict import PARTIAL
 
@@ -313,3 +313,19 @@ def test_dry_run_gives_the_same_plan_as_the_cli(sandbox, point):
     assert _output(via_agent) == cli.output
     assert _output(via_agent)["result"]["plan"]["recipients"] == 2
     assert sandbox.creates() == []
+
+
+def test_agent_and_cli_agree_when_nobody_acknowledges(sandbox, monkeypatch):
+    monkeypatch.setenv("UE_TWILIO_TIME_SCALE", "0.02")
+    fields = fields_for(
+        sandbox,
+        recipients=THREE,
+        wait_for_acknowledgement=True,
+        acknowledgement_timeout=30,
+    )
+    cli = run_cli(fields, None, env=cli_env(sandbox.url, UE_TWILIO_TIME_SCALE="0.02"))
+    ran = _run(fields)
+    assert ran.result.rc == cli.rc == 23
+    assert ran.result.message == cli.output["status_description"]
+    assert _without_sids(_output(ran)) == _without_sids(cli.output)
+    assert _output(ran)["result"]["acknowledgement"]["acknowledged"] is False

@@ -42,6 +42,17 @@ def test_demo_sends_through_the_built_in_sandbox():
     assert proc.stdout.count("POST /2010-04-01/Accounts/") == 3
 
 
+def test_demo_shows_an_acknowledged_page():
+    proc = _run(["demo", "--acknowledge"])
+    assert proc.returncode == 0, proc.stderr
+    start = proc.stdout.index("{")
+    output, _ = json.JSONDecoder().raw_decode(proc.stdout[start:])
+    acknowledgement = output["result"]["acknowledgement"]
+    assert acknowledgement["acknowledged"] is True
+    assert acknowledgement["by"] == "+15558675311"
+    assert proc.stdout.count("POST /2010-04-01/Accounts/") == 2  # the third: never
+
+
 def test_send_uses_twilio_environment_credentials(sandbox):
     env = cli_env(
         sandbox.url,

@@ -233,3 +233,40 @@ def test_cli_faults_reach_the_sandbox(tmp_path):
         "http_503",
         "lost_body",
     ]
+
+
+def test_cli_replies_and_presses_as_scripted():
+    args = build_parser().parse_args(
+        [
+            "--reply",
+            RECIPIENT + "=ack {code}@0",
+            "--reply",
+            "+15558675311",
+            "--press",
+            RECIPIENT + "=1@0.5",
+            "--unanswered-after",
+            "7",
+        ]
+    )
+    box = _sandbox(args).start()
+    try:
+        session = requests.Session()
+        session.auth = box.credentials
+        base = f"{box.url}/2010-04-01/Accounts/{box.account_sid}/Messages.json"
+        for to in (RECIPIENT, "+15558675311"):
+            body = "db01 down\nReply 4821 to acknowledge."
+            sent = session.post(base, data={"To": to, "From": SENDER, "Body": body})
+            assert sent.status_code == 201
+        listed = session.get(base, params={"To": SENDER}, timeout=10).json()
+        replies = {m["from"]: m["body"] for m in listed["messages"]}
+        assert replies == {RECIPIENT: "ack 4821", "+15558675311": "4821"}
+        assert box.unanswered_after == 7.0
+    finally:
+        box.stop()
+
+
+@pytest.mark.parametrize("bad", ["--reply=555=x", "--press=+1555=12", "--press=+1=1@x"])
+def test_cli_refuses_bad_replies_and_presses(bad, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([bad])
+    assert "error" in capsys.readouterr().err

@@ -357,4 +357,4 @@ def _progress_bar():
 def demo(args: argparse.Namespace, signals: Signals) -> int:
     from .demo import run_demo
 
-    return run_demo()
+    return run_demo(acknowledge=getattr(args, "acknowledge", False))

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="send a message through the built-in sandbox"
     )
+    demo.add_argument(
+        "--acknowledge",
+        action="store_true",
+        help="page three people one by one until the second replies with "
+        "their code (Wait For Acknowledgement)",
+    )
     demo.set_defaults(handler=handlers.demo)
     return parser
 

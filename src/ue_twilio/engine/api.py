@@ -44,3 +44,12 @@ if TYPE_CHECKING:  # pragma: no cover - read by mypy only
         def update(
             self, resource: str, sid: str, params: Mapping[str, str]
         ) -> Reply: ...
+
+    class Paths(Protocol):
+        """Another product's paths (Studio), under the client's base URL."""
+
+        def get_path(
+            self, path: str, query: Optional[Mapping[str, str]] = None
+        ) -> Reply: ...
+
+        def post_path(self, path: str, params: Mapping[str, str]) -> Reply: ...

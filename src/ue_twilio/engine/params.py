@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from ..inputs import voice
 from ..inputs.config import TaskConfig
@@ -11,15 +11,21 @@ from ..inputs.fields import VOICE, WHATSAPP
 WHATSAPP_PREFIX = "whatsapp:"
 
 
-def request_builder(config: TaskConfig) -> Tuple[str, Callable[[str], Dict[str, str]]]:
+def request_builder(
+    config: TaskConfig, text_for: Optional[Callable[[str], str]] = None
+) -> Tuple[str, Callable[[str], Dict[str, str]]]:
     """Return (resource, build) where build(to) gives that recipient's params.
 
-    The shared parameters are computed once; each call only adds ``To``.
+    The shared parameters are computed once; each call only adds ``To`` (and,
+    with ``text_for``, the recipient's own ``Body``: a page's reply code).
     """
     if config.action == VOICE:
         return "Calls", _with_to(_call_params(config), "")
     prefix = _prefix(config)
-    return "Messages", _with_to(_message_params(config, prefix), prefix)
+    build = _with_to(_message_params(config, prefix), prefix)
+    if text_for is None:
+        return "Messages", build
+    return "Messages", lambda to: dict(build(to), Body=text_for(to))
 
 
 def recipient_address(config: TaskConfig, number: str) -> str:

@@ -3,9 +3,10 @@
 Twilio answers 429 when the account's concurrency limit is reached; it did
 not process the request, so sending it again is safe. Every loop that waits
 one out (sending, tracking by SID and by list, reconciling lost answers,
-hanging up, the template commands) holds a ``Retry``: ``increment`` returns
-the next one, ``is_exhausted`` says when the loop's budget is spent,
-``backoff`` how long to wait, ``sleep`` waits it, ended at once by a cancel.
+hanging up, the template commands, polling for an acknowledgement) holds a
+``Retry``: ``increment`` returns the next one, ``is_exhausted`` says when
+the loop's budget is spent, ``backoff`` how long to wait, ``sleep`` waits
+it, ended at once by a cancel.
 The loops differ only in their budget, named below (docs/reliability.md,
 "Retry budgets"); the shared adaptive window stays in ratelimit.py.
 """
@@ -77,10 +78,13 @@ def _exponent(attempt: int) -> int:
 
 # The budgets of the loops (docs/reliability.md): a send gives up after 10
 # retries (the recipient fails, nothing was created); the lookups, tracking
-# and hang-ups retry until their own deadline; a template command retries twice.
+# and hang-ups retry until their own deadline; a template command retries twice;
+# waiting for an acknowledgement retries its poll until the Acknowledgement
+# Timeout (issue 21).
 SEND = Retry(total=10)
 TRACK = Retry()
 LIST_PAGE = Retry()
 LOOKUP = Retry()
 HANG_UP = Retry()
 COMMAND = Retry(total=2)
+ACK_POLL = Retry()

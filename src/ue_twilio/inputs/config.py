@@ -14,8 +14,8 @@ from typing import Any, List, Mapping, NamedTuple, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
 from ..exceptions import ValidationError
+from . import acknowledgement, voice
 from . import fields as f
-from . import voice
 from .account import TwilioAccount, read_account
 from .files import Cancel, read_regular_file
 from .phone import (
@@ -84,6 +84,11 @@ class TaskConfig:
     # Malformed entries of the Recipient List or File: (entry as shown, why).
     # Never sent; each ends as a failed recipient (exit 21).
     rejected: Tuple[Tuple[str, str], ...] = ()
+    wait_for_acknowledgement: bool = False
+    acknowledgement_timeout: int = 900
+    escalation: str = f.PAGE_ALL_AT_ONCE
+    escalation_interval: int = 300
+    notify_on_acknowledgement: bool = False
 
     @property
     def account_sid(self) -> str:
@@ -147,8 +152,17 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
     call = _voice_options(raw, action, text.message)
     run = _run_options(raw, call.spoken)
     delivery = _delivery_options(raw, action)
+    paged = acknowledgement.Paged(
+        action == f.VOICE,
+        text.message,
+        text.content_sid,
+        call.spoken.chained,
+        call.spoken.fallback_sms,
+        run.wait_for_delivery,
+    )
+    ack, ack_notices = acknowledgement.read_options(raw, paged)
     proxy = parse_proxy(raw, cancelled)
-    notices = sender_notices + notices + ignored_proxy_notices(raw)
+    notices = sender_notices + notices + ack_notices + ignored_proxy_notices(raw)
     return TaskConfig(
         action=action,
         account=account,
@@ -178,6 +192,11 @@ def parse(raw: Any, cancelled: Cancel = None) -> TaskConfig:
         status_callback_url=delivery.status_callback_url,
         dry_run=bool(read_boolean(raw, "dry_run")),
         rejected=tuple(rejected),
+        wait_for_acknowledgement=ack.wait_for_acknowledgement,
+        acknowledgement_timeout=ack.acknowledgement_timeout,
+        escalation=ack.escalation,
+        escalation_interval=ack.escalation_interval,
+        notify_on_acknowledgement=ack.notify_on_acknowledgement,
     )
 
 

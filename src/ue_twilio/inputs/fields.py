@@ -50,6 +50,17 @@ FROM_FILE = "recipient_list_file"
 CALL_ALL_AT_ONCE = "all_at_once"
 CALL_ONE_BY_ONE = "one_by_one_until_answered"
 
+# Escalation while waiting for an acknowledgement (issue 21).
+PAGE_ALL_AT_ONCE = "all_at_once"
+PAGE_ONE_BY_ONE = "one_by_one"
+ACK_OPTIONS = (
+    "wait_for_acknowledgement",
+    "acknowledgement_timeout",
+    "escalation",
+    "escalation_interval",
+    "notify_on_acknowledgement",
+)
+
 
 class FieldSpec(NamedTuple):
     """One template field; optional attributes default to 'not constrained'."""
@@ -344,6 +355,59 @@ FIELDS: Tuple[FieldSpec, ...] = (
         min_value=10,
         max_value=3600,
         show_if=("wait_for_delivery", ("true",)),
+    ),
+    FieldSpec(
+        "wait_for_acknowledgement",
+        "Wait For Acknowledgement",
+        BOOLEAN,
+        "Page until somebody acknowledges: SMS and WhatsApp recipients reply "
+        "with the code on the last line of their message, voice recipients "
+        "press 1. Exit 23 when nobody does within the Acknowledgement Timeout.",
+        default=False,
+    ),
+    FieldSpec(
+        "acknowledgement_timeout",
+        "Acknowledgement Timeout",
+        INTEGER,
+        "Seconds to wait for an acknowledgement, counted from the first page "
+        "(30-86400).",
+        default=900,
+        min_value=30,
+        max_value=86400,
+        show_if=("wait_for_acknowledgement", ("true",)),
+    ),
+    FieldSpec(
+        "escalation",
+        "Escalation",
+        CHOICE,
+        "All At Once: page everybody now; the first acknowledgement ends the "
+        "wait. One By One: page the next recipient in list order every "
+        "Escalation Interval until somebody acknowledges or the list ends.",
+        default=PAGE_ALL_AT_ONCE,
+        choices=((PAGE_ALL_AT_ONCE, "All At Once"), (PAGE_ONE_BY_ONE, "One By One")),
+        show_if=("wait_for_acknowledgement", ("true",)),
+    ),
+    FieldSpec(
+        "escalation_interval",
+        "Escalation Interval",
+        # A whole number in a Text field: the template's ten Integer slots are
+        # taken (scripts/gen_template.py POOLS); inputs/acknowledgement.py
+        # reads it as an integer, 30-3600.
+        TEXT,
+        "With One By One: seconds before the next recipient is paged (30-3600).",
+        default=300,
+        min_value=30,
+        max_value=3600,
+        show_if=("escalation", (PAGE_ONE_BY_ONE,)),
+    ),
+    FieldSpec(
+        "notify_on_acknowledgement",
+        "Notify On Acknowledgement",
+        BOOLEAN,
+        "Tell everybody already paged who acknowledged: one SMS or WhatsApp "
+        "message each (voice recipients get an SMS).",
+        default=False,
+        show_if=("wait_for_acknowledgement", ("true",)),
     ),
     FieldSpec(
         "resend_policy",

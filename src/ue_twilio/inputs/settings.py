@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 API_URL_VARIABLE = "UE_TWILIO_API_URL"
+# Tests and demos only (never a field): every wait of Wait For Acknowledgement
+# (timeout, escalation interval, poll intervals) is multiplied by this factor
+# in (0, 1], so a 30-second minimum can pass in a second or two.
+TIME_SCALE_VARIABLE = "UE_TWILIO_TIME_SCALE"
 # socket.settimeout and threading waits refuse inf/nan and overflow on huge
 # values (1e12 s); a network wait of more than 10 minutes is a typo anyway.
 MIN_TIMEOUT = 0.1
@@ -67,6 +71,8 @@ class Settings:
     poll_max: float = 10.0
     state_file_label: str = "State File"
     state_lock_timeout: float = 10.0
+    # Wait For Acknowledgement: the factor of TIME_SCALE_VARIABLE (tests only).
+    time_scale: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout"):
@@ -86,7 +92,19 @@ class Settings:
         values: Dict[str, Any] = {}
         if env.get(API_URL_VARIABLE):
             values["api_url"] = env[API_URL_VARIABLE]
+        scale = _time_scale(env.get(TIME_SCALE_VARIABLE))
+        if scale is not None:
+            values["time_scale"] = scale
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("api_url"):
             values["api_url"] = values["api_url"].rstrip("/")
         return cls(**values)
+
+
+def _time_scale(text: Optional[str]) -> Optional[float]:
+    """UE_TWILIO_TIME_SCALE as a factor in (0, 1]; anything else is ignored."""
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if 0 < value <= 1 else None

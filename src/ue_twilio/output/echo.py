@@ -64,6 +64,7 @@ ECHO_KEYS = (
     )
     + f.VOICE_OPTIONS
     + ("dry_run",)
+    + f.ACK_OPTIONS
 )
 
 # The keys of a template command's ``invocation.fields``: the fields it reads.
@@ -123,6 +124,7 @@ def echo_config(config: TaskConfig) -> Dict[str, Any]:
     if config.proxy is not None:
         echoed.update(_proxy_echo(config.proxy))
     echoed.update(_voice_echo(config))
+    echoed.update(_ack_echo(config))
     return complete(echoed)
 
 
@@ -142,6 +144,16 @@ def _voice_echo(config: TaskConfig) -> Dict[str, Any]:
     """The issue-12 voice options; null unless the action is voice."""
     voice = config.is_voice
     return {name: getattr(config, name) if voice else None for name in f.VOICE_OPTIONS}
+
+
+def _ack_echo(config: TaskConfig) -> Dict[str, Any]:
+    """The acknowledgement options (issue 21); null unless waiting for one."""
+    wait = config.wait_for_acknowledgement
+    echoed: Dict[str, Any] = {name: None for name in f.ACK_OPTIONS}
+    echoed["wait_for_acknowledgement"] = wait
+    if wait:
+        echoed.update((name, getattr(config, name)) for name in f.ACK_OPTIONS)
+    return echoed
 
 
 def _proxy_echo(proxy: ProxyConfig) -> Dict[str, Optional[str]]:
@@ -188,6 +200,7 @@ def echo_raw(raw: Any) -> Dict[str, Any]:
         "delivery_timeout": _integer(raw, "delivery_timeout")
         if raw.get("wait_for_delivery") is True
         else None,
+        "wait_for_acknowledgement": _boolean(raw, "wait_for_acknowledgement"),
     }
     echoed.update(_raw_account_echo(raw))
     echoed.update(_raw_proxy_echo(raw))

@@ -4,11 +4,13 @@ A run ends with :class:`Facts` (the results, the run-wide error, the cancel,
 what delivery tracking counted, whether it was a call chain); :func:`decide`
 asks RULES in order and the first that answers is the :class:`Decision`.
 The order is the precedence: a run-wide error (its own code: 2, 3, 10, 20)
-over a cancel (21 with something queued, else 1) over a call chain's own
-verdict (0 answered, 22 placed but unanswered) over the counts (0, 22 when
-not all were delivered, 21 some not queued, 1 none queued).
+over a cancel (21 with something queued, else 1) over Wait For
+Acknowledgement's (0 acknowledged, 23 paged but nobody acknowledged) over a
+call chain's own verdict (0 answered, 22 placed but unanswered) over the
+counts (0, 22 when not all were delivered, 21 some not queued, 1 none
+queued).
 
-To add an exit code (an acknowledgement timeout, a dry run), add its fact
+To add an exit code, add its fact
 to ``Facts`` with a default that changes nothing, a rule function, and put
 the rule in RULES where its precedence belongs; tests/output/test_verdict.py
 holds the table.
@@ -34,11 +36,21 @@ PARTIAL = (
     "Check STDERR for more information."
 )
 NOT_DELIVERED = "FAIL: Not all messages were delivered."
+NOT_ACKNOWLEDGED = "FAIL: Nobody acknowledged within {} seconds."
 
 EXIT_SUCCESS = 0
 EXIT_FAILED = 1
 EXIT_PARTIAL = 21
 EXIT_NOT_DELIVERED = 22
+EXIT_NOT_ACKNOWLEDGED = 23
+
+
+class AckFacts(NamedTuple):
+    """What Wait For Acknowledgement ended with (issue 21)."""
+
+    acknowledged: bool
+    paged: int
+    timeout: int
 
 
 class Facts(NamedTuple):
@@ -51,6 +63,7 @@ class Facts(NamedTuple):
     undelivered: int = 0
     chained: bool = False
     rejected: int = 0  # malformed entries of the list (failed, never sent)
+    acknowledgement: Optional[AckFacts] = None
 
     @property
     def queued(self) -> int:
@@ -82,6 +95,19 @@ def _cancelled(facts: Facts) -> Optional[Decision]:
     return Decision(EXIT_FAILED, sentence("FAIL: " + details))
 
 
+def _acknowledgement(facts: Facts) -> Optional[Decision]:
+    """0 when somebody acknowledged, 23 when pages went out and nobody did;
+    no say when nothing could be paged (the counts decide: nothing queued)."""
+    ack = facts.acknowledgement
+    if ack is None:
+        return None
+    if ack.acknowledged:
+        return Decision(EXIT_SUCCESS, SUCCESS)
+    if ack.paged:
+        return Decision(EXIT_NOT_ACKNOWLEDGED, NOT_ACKNOWLEDGED.format(ack.timeout))
+    return None
+
+
 def _call_chain(facts: Facts) -> Optional[Decision]:
     """0 when a person answered, 22 when calls were placed and nobody did;
     no say when no call was placed (the counts decide: nothing queued), nor
@@ -107,7 +133,13 @@ def _counts(facts: Facts) -> Optional[Decision]:
     return Decision(EXIT_FAILED, sentence("FAIL: No message could be queued. " + first))
 
 
-RULES: List[Rule] = [_run_wide_error, _cancelled, _call_chain, _counts]
+RULES: List[Rule] = [
+    _run_wide_error,
+    _cancelled,
+    _acknowledgement,
+    _call_chain,
+    _counts,
+]
 
 
 def decide(facts: Facts) -> Decision:

@@ -26,6 +26,7 @@ from ..output.verdict import Facts, cancel_details, decide
 from ..prices import totals
 from ..redact import Redactor, scrub_tree
 from . import fallback
+from .acknowledge import ack_facts, mark_entries
 from .delivery import delivery_stats
 from .run import Run, Sending
 
@@ -87,6 +88,7 @@ def _facts(
         undelivered=report.undelivered if report is not None else 0,
         chained=run.config.chained,
         rejected=len(run.config.rejected),
+        acknowledgement=ack_facts(run),
     )
 
 
@@ -99,7 +101,7 @@ def _counts(
         results,
         run.resend.enabled,
         delivery_stats(config, report),
-        config.chained,
+        config.chained or config.wait_for_acknowledgement,
     )
     if report is not None:
         counts.update(totals((r.charge for r in results), config.is_voice))
@@ -123,6 +125,9 @@ def _result(
     if config.is_voice:  # entries say they are calls: copies, not the run's
         results = [r.replace(channel=Channel.CALL) for r in results]
     result.update(recipients_detail(results, priced=report is not None))
+    if run.acknowledgement is not None:
+        mark_entries(run, result["recipients"])
+        result["acknowledgement"] = run.acknowledgement.as_dict(run)
     if run.fallback:
         result["recipients"].extend(recipients_detail(run.fallback)["recipients"])
     if run.resend.enabled:

@@ -62,8 +62,9 @@ def send(
 def _round(
     context: Context, run: Run, indices: Sequence[int], sending: Sending
 ) -> None:
-    resource, build = request_builder(run.config)
+    resource, build = request_builder(run.config, run.text_for)
     resend = run.resend
+    on_queued = run.on_queued  # Wait For Acknowledgement: who was paged, when
 
     calls = run.calls if run.config.is_voice else None  # to hang up on cancel
 
@@ -73,6 +74,8 @@ def _round(
             resend.mark_queued(to)
             if calls is not None:
                 calls.add(reply.sid, to)
+            if on_queued is not None:
+                on_queued(to, reply)
         return reply
 
     def settle(position: int, result: RecipientResult) -> None:
@@ -90,12 +93,7 @@ def _round(
         lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
         on_result=settle,
     )
-    unsubscribe = context.cancel.on_set(dispatcher.cancel)
-    try:
-        settled = dispatcher.run()
-    finally:
-        unsubscribe()
-    for index, result in zip(indices, settled):
+    for index, result in zip(indices, context.dispatch(dispatcher)):
         run.results[index] = result
         if result.status == Status.UNKNOWN:
             resend.mark_unknown(result.to)

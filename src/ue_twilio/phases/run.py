@@ -31,6 +31,7 @@ from ..models import (
     QUEUED_STATES,
     DeliveryReport,
     RecipientResult,
+    Reply,
     Snapshot,
     Status,
     count_failed,
@@ -41,8 +42,10 @@ from ..output.logsafe import SafeLog
 from ..transport.client import TwilioClient
 from .hangup import CallLedger
 
-if TYPE_CHECKING:  # loaded only by a run that follows delivery (delivery.py)
+if TYPE_CHECKING:  # loaded only by a run that follows delivery (delivery.py);
+    # acknowledge.py imports this module
     from ..engine.tracking import Tracker
+    from .acknowledge import Acknowledgement
 
 
 class Context(NamedTuple):
@@ -51,6 +54,14 @@ class Context(NamedTuple):
     client: TwilioClient
     settings: Settings
     cancel: Cancel
+
+    def dispatch(self, dispatcher: Dispatcher) -> List[RecipientResult]:
+        """Run ``dispatcher``, halted at once by the task's cancel."""
+        unsubscribe = self.cancel.on_set(dispatcher.cancel)
+        try:
+            return dispatcher.run()
+        finally:
+            unsubscribe()
 
 
 class Sending:
@@ -104,6 +115,11 @@ class Run:
         )
         self.calls = CallLedger()
         self.fallback: Optional[List[RecipientResult]] = None
+        # Wait For Acknowledgement (acknowledge.py): each page's own text,
+        # who was paged (called from the sender threads), what came of it.
+        self.text_for: Optional[Callable[[str], str]] = None
+        self.on_queued: Optional[Callable[[str, Reply], None]] = None
+        self.acknowledgement: Optional[Acknowledgement] = None
 
     def counts_outside(self, indices: Sequence[int]) -> Tuple[int, int]:
         """(queued, not queued) among the recipients a round does not send to;

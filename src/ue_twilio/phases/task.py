@@ -26,7 +26,7 @@ from ..output.logsafe import SafeLog
 from ..output.outcome import Outcome, build_output, recipients_detail, stats
 from ..redact import Redactor, redactor_for, redactor_for_raw, scrub_tree
 from ..transport.client import open_client
-from . import chain, delivery, fallback, plan, rounds
+from . import acknowledge, chain, delivery, fallback, plan, rounds
 from .final import final_outcome, rejected_results
 from .hangup import HangUp, mark_hung_up
 from .run import Context, Run, Sending
@@ -145,7 +145,10 @@ class Task:
     def _calls_or_messages(
         self, context: Context, run: Run
     ) -> Tuple[Sending, Optional[DeliveryReport]]:
-        """(sending, delivery report): a call chain, or everyone at once."""
+        """(sending, delivery report): pages until acknowledged, a call chain,
+        or everyone at once."""
+        if run.config.wait_for_acknowledgement:
+            return acknowledge.page_until_acknowledged(context, run)
         if run.config.chained:
             return chain.call_until_answered(context, run)
         sending = rounds.send(context, run)
@@ -154,6 +157,8 @@ class Task:
     def _hang_up_on_cancel(self, context: Context, run: Run) -> None:
         """Cancel hangs up every call of this run still queued or ringing."""
         if not (run.config.is_voice and self._cancel.is_set()):
+            return
+        if run.config.wait_for_acknowledgement:  # acknowledge.py ended them
             return
         calls = run.calls.open_calls(run.results)
         outcomes = HangUp(context.client, run.log, run.config.max_concurrent).run(calls)

@@ -24,6 +24,16 @@ Messaging v1 ``GET /v1/Services/{MG}``, ``…/Compliance/Usa2p`` (A2P 10DLC
 campaign: the first default service's is VERIFIED), ``/v1/Tollfree/Verifications``,
 Pricing v1 ``/v1/Messaging/Countries/{ISO}`` and Pricing v2
 ``/v2/Voice/Numbers/{E.164}`` (fake prices for US, CA, GB, DE, GR).
+Studio v2 ``/v2/Flows`` and ``…/Executions`` (see studio.py): each execution
+places a call and waits for a keypress (``Sandbox.script_press``).
+
+Replies (Wait For Acknowledgement): ``Sandbox.script_reply(number, text,
+after)`` answers the next message to ``number`` from that number ``after``
+seconds after it was created (``text`` None: the code on the message's last
+line; ``{code}`` in a text stands for it); ``Sandbox.receive`` logs any
+inbound message. Inbound messages are ``direction`` ``inbound``, status
+``received``, ``date_sent`` = their arrival, and show in the lists and
+fetches only from their arrival on.
 
 Lists (``GET …/Messages.json``, ``…/Calls.json``; see ``listing.py``): newest
 first, filters Messages ``To``, ``From``, ``DateSent``, ``DateSent<``,

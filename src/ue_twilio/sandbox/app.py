@@ -33,6 +33,7 @@ from .faults import (
 from .journal import Journal, JournalEntry, safe_headers
 from .listing import list_page
 from .resources import Store
+from .studio import Studio
 from .validation import (
     Params,
     validate_call,
@@ -94,6 +95,7 @@ class App:
         )
         self.catalog = Catalog(account_sid)
         self.store = Store(account_sid, status_interval)
+        self.studio = Studio(account_sid, self.store.create_call)
         self.faults = Faults()
         self.script = FaultScript()
         self.page_script = FaultScript(PAGE_FAULT_KINDS)
@@ -183,6 +185,9 @@ class App:
         listed = self._catalog(method, path, params)
         if listed is not None:
             return listed, None
+        studio = self._studio(method, path, params)
+        if studio is not None:
+            return studio
         match = ROUTE.match(path)
         if match is None or match.group("account") != self.account_sid:
             message = f"The requested resource {path} was not found"
@@ -209,6 +214,18 @@ class App:
         except ApiError as exc:
             return Response(exc.status, exc.body())
         return None if found is None else json_response(200, found)
+
+    def _studio(self, method: str, path: str, params: Params) -> Outcome | None:
+        """Studio v2 Flows and Executions (see studio.py)."""
+        try:
+            found = self.studio.answer(method, path, params, self.faults.forbidden)
+        except ApiError as exc:
+            return Response(exc.status, exc.body()), None
+        if found is None:
+            return None
+        if found.pop("_created", False):
+            return json_response(201, found), found["sid"]
+        return json_response(200, found), None
 
     def _read(
         self, kind: str | None, sid: str | None, params: Params, path: str

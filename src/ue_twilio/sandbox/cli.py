@@ -12,7 +12,7 @@ import json
 import signal
 import sys
 import threading
-from typing import List, NoReturn, Tuple
+from typing import List, NoReturn, Optional, Tuple
 
 from .catalog import load_catalog
 from .defaults import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
@@ -163,6 +163,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds per status step (0: final at once)",
     )
     parser.add_argument(
+        "--reply",
+        action="append",
+        default=[],
+        type=_reply,
+        metavar="NUMBER[=TEXT][@SECONDS]",
+        help="answer the next message to NUMBER from NUMBER, SECONDS (default 0) "
+        "after it was created, with TEXT (default: the code it carried; {code} "
+        "stands for it); repeatable",
+    )
+    parser.add_argument(
+        "--press",
+        action="append",
+        default=[],
+        type=_press,
+        metavar="NUMBER=DIGIT[@SECONDS]",
+        help="press DIGIT on the next Studio call to NUMBER, SECONDS (default 0) "
+        "after it started; repeatable",
+    )
+    parser.add_argument(
+        "--unanswered-after",
+        type=seconds,
+        default=60.0,
+        help="seconds a Studio call nobody presses a key on stays active "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
         "--journal", metavar="FILE", help="dump the journal (JSON Lines) on exit"
     )
     parser.add_argument(
@@ -183,6 +209,27 @@ def _fault(text: str, kinds=tuple(FAULT_KINDS)) -> Tuple[str, int]:
             "unknown fault {!r}; one of {}".format(kind, ", ".join(kinds))
         )
     return kind, _number(int, 0)(count) if count else 1
+
+
+def _scripted(text: str) -> Tuple[str, str, float]:
+    """NUMBER[=VALUE][@SECONDS] as (number, value, seconds)."""
+    head, at, delay = text.rpartition("@") if "@" in text else (text, "", "0")
+    number, _, value = head.partition("=")
+    if not number.startswith("+") or not number[1:].isdigit():
+        raise argparse.ArgumentTypeError(f"not an E.164 number: {number!r}")
+    return number, value, _number(float, 0)(delay)
+
+
+def _reply(text: str) -> Tuple[str, Optional[str], float]:
+    number, value, delay = _scripted(text)
+    return number, value or None, delay
+
+
+def _press(text: str) -> Tuple[str, str, float]:
+    number, digit, delay = _scripted(text)
+    if len(digit) != 1 or digit not in "0123456789*#":
+        raise argparse.ArgumentTypeError(f"not one key: {digit!r}")
+    return number, digit, delay
 
 
 def _page_fault(text: str) -> Tuple[str, int]:
@@ -214,6 +261,11 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
     if args.catalog:
         with open(args.catalog, encoding="utf-8") as handle:
             load_catalog(sandbox.catalog, json.load(handle))
+    for number, text, delay in args.reply:
+        sandbox.script_reply(number, text, delay)
+    for number, digit, delay in args.press:
+        sandbox.script_press(number, digit, delay)
+    sandbox.unanswered_after = args.unanswered_after
     return sandbox
 
 

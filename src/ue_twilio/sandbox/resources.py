@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime
 import email.utils
 import math
+import re
 import threading
 import time
 import uuid
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .errors import DELIVERY_ERROR_PREFIX, coded_error
 from .validation import Params, first, split_channel
@@ -63,6 +64,19 @@ _CALL_PATHS = {
     "no-answer": ("queued", "ringing", "no-answer"),
     "failed": ("queued", "failed"),
 }
+
+# The number a reply to a Messaging Service's message is addressed to.
+SERVICE_NUMBER = "+15005550006"
+_CODE = re.compile(r"(?<!\w)(\d{3,6})(?!\w)")
+
+
+def reply_code(body: str) -> str:
+    """The acknowledgement code of a page: the last 3-6 digit word of its
+    last line ('' when there is none)."""
+    last = body.rstrip("\n").rsplit("\n", 1)[-1]
+    found = _CODE.findall(last)
+    return found[-1] if found else ""
+
 
 GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -123,6 +137,8 @@ class Store:
         self._messages: Dict[str, dict] = {}
         self._calls: Dict[str, dict] = {}
         self._outcomes: Dict[str, str] = {}
+        # Scripted replies: bare number -> [(text or None for the code, delay)].
+        self._replies: Dict[str, List[Tuple[Optional[str], float]]] = {}
 
     # -- outcomes -----------------------------------------------------------
     def set_outcome(self, number: str, outcome: str | None) -> None:
@@ -140,6 +156,54 @@ class Store:
         if forced in allowed:
             return forced
         return ASYNC_MAGIC.get(number, {}).get(kind, default)
+
+    # -- replies (Wait For Acknowledgement) -----------------------------------
+    def script_reply(self, number: str, text: Optional[str], after: float) -> None:
+        """The next message created to ``number`` is answered ``after`` seconds
+        later from that number with ``text`` (None: the code it was sent;
+        ``{code}`` in ``text`` stands for that code)."""
+        with self._lock:
+            self._replies.setdefault(split_channel(number)[1], []).append((text, after))
+
+    def receive(
+        self,
+        sender: str,
+        to: str,
+        body: str,
+        service: Optional[str] = None,
+        at: Optional[float] = None,
+    ) -> dict:
+        """An inbound message, logged as Twilio logs replies (it shows in the
+        lists from ``at`` on, default now)."""
+        record = {
+            "sid": new_sid("SM"),
+            "created": time.time() if at is None else at,
+            "to": to,
+            "from": sender,
+            "body": body,
+            "service": service,
+            "media": 0,
+            "path": ("received",),
+            "outcome": "received",
+            "direction": "inbound",
+        }
+        with self._lock:
+            self._messages[record["sid"]] = record
+        return record
+
+    def _answer(self, outbound: dict) -> None:
+        """Apply a scripted reply to a message just created."""
+        channel, number = split_channel(outbound["to"])
+        with self._lock:
+            queue = self._replies.get(number)
+            if not queue:
+                return
+            text, after = queue.pop(0)
+        code = reply_code(outbound["body"])
+        body = code if text is None else text.replace("{code}", code)
+        to = outbound["from"] or channel + SERVICE_NUMBER
+        at = outbound["created"] + after
+        self.receive(outbound["to"], to, body, outbound["service"], at)
 
     # -- creation -----------------------------------------------------------
     def create_message(self, params: Params) -> dict:
@@ -165,6 +229,7 @@ class Store:
         }
         with self._lock:
             self._messages[record["sid"]] = record
+        self._answer(record)
         return self.render_message(record)
 
     def create_call(self, params: Params) -> dict:
@@ -187,16 +252,19 @@ class Store:
     # -- reading ------------------------------------------------------------
     def message(self, sid: str) -> dict | None:
         record = self._messages.get(sid)
-        return None if record is None else self.render_message(record)
+        if record is None or record["created"] > time.time():  # not yet received
+            return None
+        return self.render_message(record)
 
     def call(self, sid: str) -> dict | None:
         record = self._calls.get(sid)
         return None if record is None else self.render_call(record)
 
     def all_messages(self) -> Dict[str, dict]:
+        now = time.time()
         with self._lock:
-            records = list(self._messages.values())
-        return {r["sid"]: self.render_message(r) for r in records}
+            records = [r for r in self._messages.values() if r["created"] <= now]
+        return {r["sid"]: self.render_message(r, now) for r in records}
 
     def all_calls(self) -> Dict[str, dict]:
         with self._lock:
@@ -256,6 +324,9 @@ class Store:
         path = record["path"]
         sent = "sent" in path and stage >= path.index("sent")
         sent_at = self._stage_time(record, path.index("sent")) if sent else None
+        direction = record.get("direction", "outbound-api")
+        if direction == "inbound":
+            sent_at = record["created"]
         base = BASE.format(self.account_sid)
         uri = "{}/Messages/{}".format(base, record["sid"])
         return {
@@ -265,7 +336,7 @@ class Store:
             "date_created": rfc2822(record["created"]),
             "date_sent": rfc2822(sent_at),
             "date_updated": rfc2822(self._stage_time(record, stage)),
-            "direction": "outbound-api",
+            "direction": direction,
             "error_code": error[0] if error else None,
             "error_message": error[1] if error else None,
             "from": record["from"],

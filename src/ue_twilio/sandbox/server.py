@@ -233,6 +233,7 @@ class Sandbox:
         self._server = _Server((self.host, self._requested_port), self._app, context)
         self._last_server = self._server
         self._app.catalog.base_url = self.url
+        self._app.studio.base_url = self.url
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},  # bounds stop() latency
@@ -376,3 +377,41 @@ class Sandbox:
     def set_outcome(self, number: str, outcome: str | None) -> None:
         """Force the final status for a To number (None clears it)."""
         self._app.store.set_outcome(number, outcome)
+
+    # -- acknowledgements (replies and keypresses) ------------------------------
+    def script_reply(
+        self, number: str, text: str | None = None, after: float = 0.0
+    ) -> None:
+        """The next message created to ``number`` is answered from that number
+        ``after`` seconds later with ``text``; None: with the code the message
+        carried (the last 3-6 digit word of its last line), for which
+        ``{code}`` in ``text`` also stands."""
+        self._app.store.script_reply(number, text, after)
+
+    def receive(self, sender: str, to: str, body: str, at: float | None = None) -> dict:
+        """An inbound message from ``sender`` to ``to`` now (or at ``at``)."""
+        record = self._app.store.receive(sender, to, body, at=at)
+        return self._app.store.render_message(record)
+
+    def script_press(self, number: str, digit: str, after: float = 0.0) -> None:
+        """The next Studio execution to ``number`` gets ``digit`` pressed
+        ``after`` seconds after it started, and then ends."""
+        self._app.studio.script_press(number, digit, after)
+
+    @property
+    def unanswered_after(self) -> float:
+        """Seconds a Studio execution without a press stays active."""
+        return self._app.studio.unanswered_after
+
+    @unanswered_after.setter
+    def unanswered_after(self, value: float) -> None:
+        self._app.studio.unanswered_after = value
+
+    @property
+    def executions(self) -> List[dict]:
+        """Every Studio execution as a fetch would return it now."""
+        return self._app.studio.executions()
+
+    @property
+    def flows(self) -> List[dict]:
+        return self._app.studio.flows()

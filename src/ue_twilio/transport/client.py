@@ -125,6 +125,15 @@ class TwilioClient:
             return None
         return self._request("GET", self.base_url + uri, max_body=MAX_LIST_BODY_BYTES)
 
+    def get_path(self, path: str, query: Optional[Mapping[str, str]] = None) -> Reply:
+        """GET a path of this client's product (e.g. Studio's ``/v2/Flows``)."""
+        url = self.base_url + path + ("?" + urlencode(query) if query else "")
+        return self._request("GET", url, max_body=MAX_LIST_BODY_BYTES)
+
+    def post_path(self, path: str, params: Mapping[str, str]) -> Reply:
+        """POST a form to a path of this client's product."""
+        return self._request("POST", self.base_url + path, data=params, reuse=False)
+
     def fetch_account(self) -> Reply:
         return self._request("GET", self._account_url + ".json")
 
