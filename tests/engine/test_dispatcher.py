@@ -24,7 +24,7 @@ from support.events import WAIT, quiet_logger, when_logged
 from support.mock_transport import Answer, client_for, created, form, rate_limited
 from support.runner import captured_log, cli_env, fields_for, record, run_cli, run_task
 from ue_twilio import Settings, Task
-from ue_twilio.engine.dispatcher import MAX_RATE_LIMIT_RETRIES, Dispatcher
+from ue_twilio.engine.dispatcher import MAX_RATE_LIMIT_RETRIES, Dispatcher, Hooks
 from ue_twilio.exceptions import AuthorizationError
 from ue_twilio.models import Status
 
@@ -64,7 +64,7 @@ class Over:
             max_concurrent,
             self.log,
             settings or Settings(),
-            on_result=on_result and (lambda index, result: on_result()),
+            Hooks(on_result=on_result and (lambda index, result: on_result())),
         )
         self.results = None
         self._thread = threading.Thread(target=self._run, daemon=True)

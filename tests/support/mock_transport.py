@@ -135,10 +135,11 @@ def client_for(handler: Handler, **options: Any):
     ``handler``; ``transport.requests`` holds them in order."""
     from support.leaks import register_secret
     from ue_twilio import Settings
-    from ue_twilio.transport.client import TwilioClient
+    from ue_twilio.transport.client import ClientOptions, TwilioClient
 
     register_secret(AUTH_TOKEN, ACCOUNT_SID)
     transport = MockTransport(handler)
-    options.setdefault("settings", Settings(api_url=BASE_URL))
-    client = TwilioClient(ACCOUNT_SID, AUTH_TOKEN, transport=transport, **options)
+    settings = options.pop("settings", None) or Settings(api_url=BASE_URL)
+    connect = ClientOptions(transport=transport, **options)
+    client = TwilioClient(ACCOUNT_SID, AUTH_TOKEN, settings, connect)
     return client, transport

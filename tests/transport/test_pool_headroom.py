@@ -13,7 +13,7 @@ import threading
 from support.servers import LocalServer, QuietHandler
 from ue_twilio import Settings
 from ue_twilio.models import ReplyKind
-from ue_twilio.transport.client import TwilioClient
+from ue_twilio.transport.client import ClientOptions, TwilioClient
 
 SID = "AC" + "0" * 32
 MAX_CONCURRENT = 2
@@ -60,7 +60,10 @@ def test_overlapping_crews_never_overflow_the_pool():
     try:
         with GatedServer(parties) as server:
             client = TwilioClient(
-                SID, "t" * 32, Settings(api_url=server.url), pool_size=MAX_CONCURRENT
+                SID,
+                "t" * 32,
+                Settings(api_url=server.url),
+                ClientOptions(pool_size=MAX_CONCURRENT),
             )
             kinds = []
 

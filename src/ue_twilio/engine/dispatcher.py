@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Set
+from typing import TYPE_CHECKING, Callable, List, NamedTuple, Optional, Sequence, Set
 
 from ..exceptions import RUN_WIDE_ERRORS, TwilioConnectionError, TwilioTaskError
 from ..inputs.settings import Settings
@@ -48,6 +48,14 @@ class Progress:
         return self.total - self.queued - self.failed
 
 
+class Hooks(NamedTuple):
+    """What the dispatcher tells its phase while it runs: the counts now and
+    then, and each result as soon as it exists (by position)."""
+
+    on_progress: Optional[Callable[[Progress], None]] = None
+    on_result: Optional[Callable[[int, RecipientResult], None]] = None
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -56,9 +64,9 @@ class Dispatcher:
         max_concurrent: int,
         log: Log,
         settings: Settings,
-        on_progress: Optional[Callable[[Progress], None]] = None,
-        on_result: Optional[Callable[[int, RecipientResult], None]] = None,
+        hooks: Optional[Hooks] = None,
     ) -> None:
+        on_progress, on_result = hooks or Hooks()
         self._send = send
         self._recipients = recipients
         self._results: List[Optional[RecipientResult]] = [None] * len(recipients)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union, cast
 
 from ..exceptions import ValidationError
-from ..models import Channel, RecipientResult
+from ..models import RecipientResult
 from . import fields as f
 from . import twiml
 from .phone import show
@@ -167,9 +167,3 @@ def _check_twiml(message: Optional[str], options: VoiceOptions) -> None:
             "Twilio accepts at most {}"
         ).format(options.voice_repeat, length, twiml.MAX_TWIML_LENGTH)
         raise ValidationError(label(name), problem)
-
-
-def mark_calls(results: List[RecipientResult]) -> None:
-    """Voice entries say they are calls and who answered (null: no detection)."""
-    for result in results:
-        result.channel = Channel.CALL

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import List, Optional, Sequence
 
-from ..engine.dispatcher import Dispatcher
+from ..engine.dispatcher import Dispatcher, Hooks
 from ..engine.params import request_builder
 from ..engine.reconcile import ABSENT, LookupPlan, Reconciler, match_for
 from ..models import RecipientResult, Reply, ReplyKind, Status
@@ -90,8 +90,7 @@ def _round(
         run.config.max_concurrent,
         run.log,
         context.settings,
-        lambda p: run.offer(base[0] + p.queued, base[1] + p.failed),
-        on_result=settle,
+        Hooks(lambda p: run.offer(base[0] + p.queued, base[1] + p.failed), settle),
     )
     for index, result in zip(indices, context.dispatch(dispatcher)):
         run.results[index] = result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 from urllib.parse import urlencode
@@ -50,18 +51,32 @@ if TYPE_CHECKING:  # pragma: no cover - read by mypy only (no Protocol on 3.7)
         def debug(self, __message: str, *args: Any) -> None: ...
 
 
+@dataclass(frozen=True)
+class ClientOptions:
+    """How a client connects, apart from who it is and the run's settings.
+
+    ``base_url`` is the host (default: the override in the settings, else
+    ``https://api.twilio.com``); ``auth_hint`` is appended to a 401 (e.g. the
+    region advice); ``transport`` (a ``requests.adapters.BaseAdapter``) is
+    mounted instead of the proxy adapter, like httpx's ``MockTransport``:
+    tests answer the requests in process while every reply, error and trace
+    still takes the path a real answer takes.
+    """
+
+    proxy: Optional[ProxyConfig] = None
+    pool_size: int = 10
+    log: Optional[DebugLog] = None
+    base_url: Optional[str] = None
+    auth_hint: str = ""
+    transport: Optional[BaseAdapter] = None
+
+
 class TwilioClient:
     """Creates and fetches Messages and Calls; raises only run-wide errors.
 
     ``auth_user`` is the Basic auth user when it is not the Account SID (an
-    API Key SID, with its secret as ``auth_token``); ``base_url`` the host
-    (default: the override in ``settings``, else ``https://api.twilio.com``);
-    ``auth_hint`` is appended to a 401 (e.g. the region advice).
-
-    ``transport`` (a ``requests.adapters.BaseAdapter``) is mounted instead of
-    the proxy adapter, like httpx's ``MockTransport``: tests answer the
-    requests in process while every reply, error and trace still takes the
-    path a real answer takes.
+    API Key SID, with its secret as ``auth_token``); how it connects is one
+    :class:`ClientOptions` value.
     """
 
     def __init__(
@@ -69,14 +84,11 @@ class TwilioClient:
         account_sid: str,
         auth_token: str,
         settings: Settings,
-        proxy: Optional[ProxyConfig] = None,
-        pool_size: int = 10,
-        log: Optional[DebugLog] = None,
+        options: Optional[ClientOptions] = None,
         auth_user: Optional[str] = None,
-        base_url: Optional[str] = None,
-        auth_hint: str = "",
-        transport: Optional[BaseAdapter] = None,
     ) -> None:
+        options = options or ClientOptions()
+        proxy, base_url = options.proxy, options.base_url
         self.base_url = base_url or settings.api_url or base_url_for(API)
         self._account_path = "/{}/Accounts/{}".format(API_VERSION, account_sid)
         self._account_url = self.base_url + self._account_path
@@ -85,10 +97,12 @@ class TwilioClient:
         self._closing = False
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._proxy = proxy
-        self._log = log
-        self._auth_hint = auth_hint
+        self._log = options.log
+        self._auth_hint = options.auth_hint
         user = auth_user or account_sid
-        self._session = _new_session(user, auth_token, proxy, pool_size, transport)
+        self._session = _new_session(
+            user, auth_token, proxy, options.pool_size, options.transport
+        )
         self._templates: Dict[str, requests.PreparedRequest] = {}
         if proxy is not None:
             self._per_request = proxy.requests_kwargs()
@@ -458,14 +472,13 @@ def open_client(
     product: str = API,
 ) -> TwilioClient:
     """A client for one product of this account (the 2010-04-01 API by default)."""
-    return TwilioClient(
-        account.account_sid,
-        account.secret,
-        settings,
+    options = ClientOptions(
         proxy=proxy,
         pool_size=pool_size,
         log=log,
-        auth_user=account.auth_user,
         base_url=account.url_for(settings, product),
         auth_hint=account.auth_hint,
+    )
+    return TwilioClient(
+        account.account_sid, account.secret, settings, options, account.auth_user
     )
