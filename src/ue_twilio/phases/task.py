@@ -1,7 +1,7 @@
 """One run of the task: validate, send, follow delivery, decide.
 
 Both front ends call this. ``Task`` reads the fields and chooses the phases,
-each in its own module: skip what an earlier run queued (resend.py), send in
+each in its own module: skip what an earlier run queued (ledger/state.py), send in
 rounds that settle lost answers (rounds.py), follow delivery (delivery.py) or
 call one by one (chain.py), text whom no call reached (fallback.py), hang up
 on cancel (hangup.py), then one verdict and one Extension Output (final.py).
@@ -28,7 +28,7 @@ from ..transport.client import open_client
 from . import chain, delivery, fallback, rounds
 from .final import final_outcome
 from .hangup import HangUp, mark_hung_up
-from .run import Cancel, Context, Run
+from .run import Cancel, Context, Run, Sending, recover
 
 
 class Task:
@@ -50,6 +50,7 @@ class Task:
         self._logger = logger or logging.getLogger("ue_twilio")
         self._on_progress = on_progress
         self._cancel = Cancel()
+        self._run: Optional[Run] = None
 
     def cancel(self) -> None:
         """Stop sending and delivery tracking: the event first, then a wake-up
@@ -84,10 +85,35 @@ class Task:
         except TwilioTaskError as exc:  # state file busy or not ours: send nothing
             log.error(exc.status_description)
             return early_outcome(exc, self._raw, redactor, config)
+        except Exception as exc:  # noqa: BLE001 - nothing left: a plain crash
+            return _unexpected(exc, log, early_outcome, self._raw, redactor, config)
         try:
             return self._send_with(config, resend, log, redactor)
+        except Exception as exc:  # noqa: BLE001 - Task.run never raises
+            return self._crashed(exc, config, resend, log, redactor)
         finally:
             resend.close()
+
+    def _crashed(
+        self,
+        exc: Exception,
+        config: TaskConfig,
+        resend: ResendState,
+        log: SafeLog,
+        redactor: Redactor,
+    ) -> Outcome:
+        """An error after requests may have left: the outcome comes from what
+        the recipients' results and the ledger say (queued ones listed, the
+        counts add up), exit 1 "Unexpected error", never a traceback."""
+        run = self._run
+        if run is None:
+            return _unexpected(exc, log, early_outcome, self._raw, redactor, config)
+        recover(run.results, resend)
+        error = TwilioTaskError("Unexpected error: " + type(exc).__name__)
+        log.error(error.status_description)
+        sending = Sending()
+        sending.error = error
+        return final_outcome(run, sending, None, False, log, redactor)
 
     def _resend_state(self, config: TaskConfig, log: SafeLog) -> ResendState:
         settings = self._settings
@@ -105,6 +131,7 @@ class Task:
         self, config: TaskConfig, resend: ResendState, log: SafeLog, redactor: Redactor
     ) -> Outcome:
         run = Run(config, resend, log, self._on_progress)
+        self._run = run
         client = open_client(
             config.account,
             self._settings,
@@ -112,6 +139,7 @@ class Task:
             pool_size=config.max_concurrent,
             log=log,
         )
+        resend.clock = client.clock  # lookups and the record: Twilio's clock
         context = Context(client, self._settings, self._cancel)
         try:
             sending, report = self._calls_or_messages(context, run)
@@ -165,3 +193,17 @@ def early_outcome(
     result["message"] = message_facts(echoed["action"], echoed["message_body_text"])
     output = scrub_tree(build_output(error.exit_code, status, echoed, result), redactor)
     return Outcome(error.exit_code, status, output, status)
+
+
+def _unexpected(
+    exc: Exception,
+    log: SafeLog,
+    early: Callable[..., Outcome],
+    raw: Any,
+    redactor: Redactor,
+    config: TaskConfig,
+) -> Outcome:
+    """Exit 1 "Unexpected error" before anything was sent."""
+    error = TwilioTaskError("Unexpected error: " + type(exc).__name__)
+    log.error(error.status_description)
+    return early(error, raw, redactor, config)
