@@ -61,6 +61,10 @@ class Settings:
     poll_max: float = 10.0
     state_file_label: str = "State File"
     state_lock_timeout: float = 10.0
+    # The agent's default state file: its directory must be the user's alone
+    # (ledger/place.py). The CLI: unsent_only needs --state-file.
+    state_file_private: bool = False
+    state_file_required: bool = False
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout"):

@@ -31,7 +31,7 @@ import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from ..exceptions import ValidationError
-from ..inputs.files import CHUNK_BYTES, open_regular, show_path
+from ..inputs.files import open_regular, read_regular_file, show_path
 
 HEADER = "ue-twilio ledger 3"
 MAX_JOURNAL_BYTES = 64 * 1000 * 1000  # 100,000 recipients: about 5 MB a run
@@ -71,7 +71,7 @@ def load(
     """Read the journal at ``path`` (a real path); ValidationError if not ours."""
     if not os.path.lexists(path):
         return Loaded("missing", {})
-    data = _read(path, label, cancelled)
+    data = read_regular_file(path, label, MAX_JOURNAL_BYTES, cancelled)
     mtime = os.stat(path).st_mtime
     if not data:
         return Loaded("damaged", {}, problem="it is empty (0 bytes)", since=mtime)
@@ -88,32 +88,6 @@ def not_ours(path: str, label: str) -> ValidationError:
         "{} is not a ue-twilio resend state file; it is left untouched "
         "(move it away or choose another path).".format(show_path(path)),
     )
-
-
-def _read(path: str, label: str, cancelled: Optional[Callable[[], bool]]) -> bytes:
-    descriptor = open_regular(path, label)
-    try:
-        chunks: List[bytes] = []
-        total = 0
-        while True:
-            if cancelled is not None and cancelled():
-                from ..exceptions import Cancelled
-
-                raise Cancelled()
-            chunk = os.read(descriptor, CHUNK_BYTES)
-            if not chunk:
-                return b"".join(chunks)
-            total += len(chunk)
-            if total > MAX_JOURNAL_BYTES:
-                raise ValidationError(
-                    label,
-                    "{} is over {:,} bytes; is it the right file?".format(
-                        show_path(path), MAX_JOURNAL_BYTES
-                    ),
-                )
-            chunks.append(chunk)
-    finally:
-        os.close(descriptor)
 
 
 def _parse(text: str, mtime: float) -> Loaded:

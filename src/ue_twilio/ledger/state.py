@@ -43,7 +43,7 @@ from ..inputs.config import TaskConfig
 from ..inputs.fields import RESEND_UNSENT_ONLY
 from ..inputs.files import show_path
 from ..models import FIELD_LIMIT, TwilioClock
-from . import journal, legacy
+from . import journal, legacy, place
 from .journal import QUEUED, InFlight, Value
 from .lock import FileLock
 
@@ -101,8 +101,18 @@ class ResendState:
         label: str = "State File",
         lock_timeout: float = 10.0,
         cancelled: Optional[Callable[[], bool]] = None,
+        private: bool = False,
+        required: bool = False,
     ) -> None:
         self.enabled = config.resend_policy == RESEND_UNSENT_ONLY
+        if self.enabled and required and not state_file:
+            raise ValidationError(
+                "Resend Policy",
+                "'unsent_only' needs a state file to remember whom it sent to: "
+                "add --state-file FILE (the same file on every rerun).",
+            )
+        if self.enabled and private and state_file:
+            place.ensure_private(state_file, label)
         self.source: Optional[str] = None
         self.started = time.time()
         self.clock = TwilioClock()

@@ -125,6 +125,8 @@ class Task:
             label=settings.state_file_label,
             lock_timeout=settings.state_lock_timeout,
             cancelled=self._cancel.is_set,
+            private=settings.state_file_private,
+            required=settings.state_file_required,
         )
 
     def _send_with(
