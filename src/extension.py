@@ -5,7 +5,8 @@ from the folder it extracted it to) and calls
 ``Extension().extension_start(fields)``; ``extension_cancel`` arrives on
 another thread. Everything else lives in the ``ue_twilio`` package. What this
 adapter adds: live Output Only fields, the resend ledger keyed by the
-task instance id (in a directory only the agent's user can use), and the Test Connection and List Senders commands.
+task instance id (in a directory only the agent's user can use), and the
+Test Connection and List Senders commands.
 
 ``extension.yml`` asks for API level 1.1.0 (agents 7.1 and later), so every
 call newer than that is optional here: without ``universal_extension.ui`` the

@@ -221,7 +221,9 @@ def test_rerun_without_any_record_sends_to_all_with_a_warning(sandbox):
 def test_instance_id_cannot_escape_the_temp_dir(sandbox, private_tempdir):
     fields = fields_for(sandbox, **UNSENT_ONLY)
     _run(fields, uip={"instance_id": "../../etc/evil id"})
-    assert [p.name for p in private_tempdir.iterdir()] == [_private(private_tempdir).name]
+    assert [p.name for p in private_tempdir.iterdir()] == [
+        _private(private_tempdir).name
+    ]
     names = sorted(p.name for p in _private(private_tempdir).iterdir())
     assert names == ["resend-etcevilid.ledger", "resend-etcevilid.ledger.lock"]
 

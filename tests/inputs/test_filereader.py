@@ -17,11 +17,10 @@ import sys
 
 import pytest
 
-from ue_twilio.ledger.journal import MAX_JOURNAL_BYTES
-
 from support.runner import cli_env, fields_for, record, run_cli, run_task
 from ue_twilio.exceptions import Cancelled, ValidationError
 from ue_twilio.inputs.files import read_regular_file
+from ue_twilio.ledger.journal import MAX_JOURNAL_BYTES
 
 CLI = [sys.executable, "-m", "ue_twilio"]
 POSIX_ONLY = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")

@@ -20,6 +20,7 @@ def field_counts(record):
     assert version == "3"
     return len(base64.b64decode(queued)) // 6, len(base64.b64decode(flying)) // 6
 
+
 NUMBERS = ["+15558675310", "+15558675311", "+15558675312"]
 THREE = ", ".join(NUMBERS)
 UNSENT_ONLY = {"resend_policy": ["unsent_only"]}

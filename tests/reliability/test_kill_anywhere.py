@@ -46,7 +46,9 @@ def test_a_kill_anywhere_then_reruns_text_everyone_exactly_once(group, span, tmp
     tallies = killing.run_points(seeds, span, WORKERS, tmp_path, deadline)
     assert len(tallies) == PER_GROUP and not any(t.get("skipped") for t in tallies)
     for tally in tallies:
-        where = "seed {}: killed after {:.3f} s".format(tally["seed"], tally["kill_after"])
+        where = "seed {}: killed after {:.3f} s".format(
+            tally["seed"], tally["kill_after"]
+        )
         assert tally["twice"] == [], where
         assert tally["never"] == [], where
         assert tally["last_rc"] == 0, (where, tally["last_stderr"][-2000:])

@@ -136,7 +136,9 @@ def duration(box: Any, folder: Path, rng: random.Random) -> float:
     return float(_run(box, folder, None)["seconds"])
 
 
-def kill_point(box: Any, folder: Path, rng: random.Random, span: float) -> Dict[str, Any]:
+def kill_point(
+    box: Any, folder: Path, rng: random.Random, span: float
+) -> Dict[str, Any]:
     """Kill once at random within ``span`` seconds, rerun until exit 0; the
     tallies of what the sandbox created."""
     numbers = prepare(box, folder, rng)

@@ -118,7 +118,9 @@ class ResendState:
         self.clock = TwilioClock()
         self._config = config
         self._count = len(config.recipients)
-        self._path = os.path.realpath(state_file) if state_file and self.enabled else None
+        self._path = (
+            os.path.realpath(state_file) if state_file and self.enabled else None
+        )
         self._label = label
         self._log = log
         self._lock = threading.Lock()
@@ -148,7 +150,9 @@ class ResendState:
             raise
 
     # -- the lock -----------------------------------------------------------
-    def _lock_file(self, timeout: float, cancelled: Optional[Callable[[], bool]]) -> None:
+    def _lock_file(
+        self, timeout: float, cancelled: Optional[Callable[[], bool]]
+    ) -> None:
         path = self._path or ""
         lock = FileLock(path + ".lock", self._label)
         if not lock.acquire(timeout, cancelled):
@@ -211,8 +215,7 @@ class ResendState:
             merged = _merge_field(raw, entries)
             if not merged:
                 self._log.info(
-                    "Resend Policy: the Resend State field could not be read; "
-                    "ignored."
+                    "Resend Policy: the Resend State field could not be read; ignored."
                 )
             return merged
         return self._from_legacy(raw, entries, FIELD_SOURCE)
@@ -287,7 +290,9 @@ class ResendState:
         except OSError as exc:
             raise ValidationError(
                 self._label,
-                "{} cannot be written ({}).".format(show_path(path), type(exc).__name__),
+                "{} cannot be written ({}).".format(
+                    show_path(path), type(exc).__name__
+                ),
             ) from None
 
     def _report(self) -> None:
@@ -330,7 +335,9 @@ class ResendState:
         """The earliest moment, on Twilio's clock, an earlier run's request
         for a recipient in :meth:`unknown_indices` may have been created."""
         offset = self.clock.offset or 0.0
-        moments = [t if clocked else t + offset for t, clocked in self._earlier.values()]
+        moments = [
+            t if clocked else t + offset for t, clocked in self._earlier.values()
+        ]
         return min(moments) if moments else self.clock.twilio_time(self.started)
 
     def intent(self, to: str) -> None:
@@ -478,7 +485,8 @@ class ResendState:
 
 
 def _positions(state: bytearray, code: int) -> List[int]:
-    found, start = [], 0
+    found: List[int] = []
+    start = 0
     needle = bytes([code])
     while True:
         start = state.find(needle, start)

@@ -134,9 +134,7 @@ def settle_earlier(context: Context, run: Run) -> Sequence[int]:
     return sorted([*run.pending, *absent]) if absent else run.pending
 
 
-def _reconciler(
-    context: Context, run: Run, since: Callable[[], float]
-) -> Reconciler:
+def _reconciler(context: Context, run: Run, since: Callable[[], float]) -> Reconciler:
     """Lookups since ``since`` (Twilio's clock); a cancel ends them at once."""
     settings = context.settings
     reconciler = Reconciler(

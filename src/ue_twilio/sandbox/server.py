@@ -302,6 +302,11 @@ class Sandbox:
         entry complete), before it is written to the client."""
         self._app.answered.append(callback)
 
+    def on_request(self, callback: Callable[[str, str], None]) -> None:
+        """Call ``callback(method, path)`` each time a request has been read,
+        before the latency and the answer."""
+        self._app.arrived.append(callback)
+
     @property
     def clock_offset(self) -> float:
         """Seconds the sandbox's Twilio clock runs ahead of this host's."""
