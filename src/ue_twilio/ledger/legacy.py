@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import zlib
-from typing import Any, List, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..inputs.config import TaskConfig
 from .journal import is_epoch
@@ -103,10 +103,6 @@ def _size(count: int) -> int:
 
 def is_set(bits: bytearray, index: int) -> bool:
     return bool(bits[index >> 3] & (0x80 >> (index & 7)))
-
-
-def _indices(bits: bytearray, count: int) -> List[int]:
-    return [i for i in range(count) if is_set(bits, i)]
 
 
 def file_record(text: str) -> Any:
