@@ -45,17 +45,22 @@ def main() -> int:
     seeds = [args.seed + 1 + i for i in range(args.points)]
     tallies = killing.run_points(seeds, span, args.workers, folder / "points", deadline)
     done = [t for t in tallies if not t.get("skipped")]
-    bad = [t for t in done if t["twice"] or t["never"] or t["last_rc"] != 0]
+    bad = [
+        t
+        for t in done
+        if t.get("error") or t["twice"] or t["never"] or t["last_rc"] != 0
+    ]
     summary = {
         "command": " ".join(["scripts/kill_soak.py"] + sys.argv[1:]),
         "kill_points": len(done),
-        "killed_mid_run": sum(1 for t in done if t["killed"]),
+        "killed_mid_run": sum(1 for t in done if t.get("killed")),
         "span_seconds": round(span, 2),
-        "reruns": sum(t["reruns"] for t in done),
+        "reruns": sum(t.get("reruns", 0) for t in done),
         "recipients": len(done) * killing.RECIPIENTS,
         "created_twice": sum(len(t["twice"]) for t in done),
         "never_created": sum(len(t["never"]) for t in done),
-        "last_rerun_not_0": sum(1 for t in done if t["last_rc"] != 0),
+        "last_rerun_not_0": sum(1 for t in done if t.get("last_rc") != 0),
+        "errors": [t["error"] for t in done if t.get("error")][:5],
         "failing_seeds": [t["seed"] for t in bad][:20],
         "wall_seconds": round(time.monotonic() - started, 1),
     }

@@ -46,6 +46,7 @@ def test_a_kill_anywhere_then_reruns_text_everyone_exactly_once(group, span, tmp
     tallies = killing.run_points(seeds, span, WORKERS, tmp_path, deadline)
     assert len(tallies) == PER_GROUP and not any(t.get("skipped") for t in tallies)
     for tally in tallies:
+        assert "error" not in tally, tally
         where = "seed {}: killed after {:.3f} s".format(
             tally["seed"], tally["kill_after"]
         )
