@@ -65,6 +65,11 @@ def main() -> int:
         "wall_seconds": round(time.monotonic() - started, 1),
     }
     print(json.dumps(summary, indent=2))
+    for tally in bad[:3]:  # what the runs of a failing point said, for the record
+        print("seed {}:".format(tally["seed"]), file=sys.stderr)
+        for text in tally.get("stderrs", []):
+            lines = [line for line in text.splitlines() if " API " not in line]
+            print("\n".join(lines[-40:]) + "\n-----", file=sys.stderr)
     return 1 if bad else 0
 
 

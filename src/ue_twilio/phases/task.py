@@ -86,13 +86,13 @@ class Task:
             log.error(exc.status_description)
             return early_outcome(exc, self._raw, redactor, config)
         except Exception as exc:  # noqa: BLE001 - nothing left: a plain crash
-            return _unexpected(exc, log, early_outcome, self._raw, redactor, config)
+            return _unexpected(exc, log, self._raw, redactor, config)
         try:
             return self._send_with(config, resend, log, redactor)
         except Exception as exc:  # noqa: BLE001 - Task.run never raises
             return self._crashed(exc, config, resend, log, redactor)
         finally:
-            resend.close()
+            _close(resend, log)
 
     def _crashed(
         self,
@@ -107,13 +107,16 @@ class Task:
         counts add up), exit 1 "Unexpected error", never a traceback."""
         run = self._run
         if run is None:
-            return _unexpected(exc, log, early_outcome, self._raw, redactor, config)
-        recover(run.results, resend)
-        error = TwilioTaskError("Unexpected error: " + type(exc).__name__)
-        log.error(error.status_description)
-        sending = Sending()
-        sending.error = error
-        return final_outcome(run, sending, None, False, log, redactor)
+            return _unexpected(exc, log, self._raw, redactor, config)
+        try:
+            recover(run.results, resend)
+            error = TwilioTaskError("Unexpected error: " + type(exc).__name__)
+            log.error(error.status_description)
+            sending = Sending()
+            sending.error = error
+            return final_outcome(run, sending, None, False, log, redactor)
+        except Exception:  # noqa: BLE001 - the outcome of the outcome: keep it plain
+            return _unexpected(exc, log, self._raw, redactor, config)
 
     def _resend_state(self, config: TaskConfig, log: SafeLog) -> ResendState:
         settings = self._settings
@@ -198,14 +201,21 @@ def early_outcome(
 
 
 def _unexpected(
-    exc: Exception,
-    log: SafeLog,
-    early: Callable[..., Outcome],
-    raw: Any,
-    redactor: Redactor,
-    config: TaskConfig,
+    exc: Exception, log: SafeLog, raw: Any, redactor: Redactor, config: TaskConfig
 ) -> Outcome:
-    """Exit 1 "Unexpected error" before anything was sent."""
+    """Exit 1 "Unexpected error", every recipient listed not sent."""
     error = TwilioTaskError("Unexpected error: " + type(exc).__name__)
     log.error(error.status_description)
-    return early(error, raw, redactor, config)
+    return early_outcome(error, raw, redactor, config)
+
+
+def _close(resend: ResendState, log: SafeLog) -> None:
+    """Compact and unlock the ledger; a failure there is a warning, not a crash
+    (what it holds was written ahead)."""
+    try:
+        resend.close()
+    except Exception as exc:  # noqa: BLE001 - Task.run never raises
+        log.warning(
+            "Resend Policy: the state file could not be closed (%s).",
+            type(exc).__name__,
+        )
