@@ -34,7 +34,7 @@ from ..exceptions import ValidationError
 from ..inputs.files import open_regular, read_regular_file, show_path
 
 HEADER = "ue-twilio ledger 3"
-MAX_JOURNAL_BYTES = 64 * 1000 * 1000  # 100,000 recipients: about 5 MB a run
+MAX_JOURNAL_BYTES = 64 * 1000 * 1000  # 100,000 recipients: about 4 MB a run
 SYNC_INTERVAL = 1.0
 FLUSH_LINES = 256  # outcome lines held before they are written anyway
 QUEUED = "Q"
