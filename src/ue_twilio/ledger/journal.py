@@ -28,7 +28,17 @@ import re
 import tempfile
 import threading
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import (
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Tuple,
+    Union,
+)
 
 from ..exceptions import ValidationError
 from ..inputs.files import open_regular, read_regular_file, show_path
@@ -137,29 +147,29 @@ def _clock_segment(
             entries[key] = (value[0] + offset, True)
 
 
-def compacted_lines(entries: Dict[str, Value]) -> List[str]:
-    """The lines that say ``entries`` and nothing else (clocked moments under
-    a ``C 0`` run, the agent's under one without)."""
+def compacted_lines(entries: Iterable[Tuple[str, Value]]) -> Iterator[str]:
+    """The lines that say ``entries`` and nothing else, one at a time (100,000
+    of them are never held at once): queued ones first, then the few in
+    flight, clocked ones under a ``C 0`` run, the agent's under one without."""
     now = "R {}".format(int(time.time()))
-    queued = ["Q " + key for key, value in entries.items() if value == QUEUED]
-    clocked = ["I {} {}".format(k, _whole(v[0])) for k, v in _flying(entries, True)]
-    local = ["I {} {}".format(k, _whole(v[0])) for k, v in _flying(entries, False)]
-    return [HEADER, now, "C 0"] + clocked + [now] + local + queued
+    yield HEADER
+    yield now
+    clocked: List[str] = []
+    local: List[str] = []
+    for key, value in entries:
+        if value == QUEUED:
+            yield "Q " + key
+        elif isinstance(value, tuple):
+            line = "I {} {}".format(key, max(int(value[0]), 0))
+            (clocked if value[1] else local).append(line)
+    yield now
+    yield "C 0"
+    yield from clocked
+    yield now
+    yield from local
 
 
-def _flying(entries: Dict[str, Value], clocked: bool) -> List[Tuple[str, InFlight]]:
-    return [
-        (key, value)
-        for key, value in entries.items()
-        if isinstance(value, tuple) and value[1] == clocked
-    ]
-
-
-def _whole(moment: float) -> int:
-    return max(int(moment), 0)
-
-
-def rewrite(path: str, lines: List[str]) -> None:
+def rewrite(path: str, lines: Iterable[str]) -> None:
     """Replace ``path`` (a real path) durably: temporary file in the same
     directory (0600), fsync, rename, fsync of the directory."""
     folder = os.path.dirname(path) or "."
@@ -167,8 +177,9 @@ def rewrite(path: str, lines: List[str]) -> None:
         prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder
     )
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(("\n".join(lines) + "\n").encode("ascii"))
+        with os.fdopen(handle, "w", encoding="ascii", newline="\n") as stream:
+            for line in lines:
+                stream.write(line + "\n")
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)

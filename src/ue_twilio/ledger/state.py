@@ -36,7 +36,7 @@ import json
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ..exceptions import Cancelled, StateFileBusy, ValidationError
 from ..inputs.config import TaskConfig
@@ -452,23 +452,25 @@ class ResendState:
         return base64.b64encode(raw).decode("ascii")
 
     # -- compaction -------------------------------------------------------------
-    def _lines(self) -> List[str]:
+    def _lines(self) -> Iterator[str]:
         """The journal's compacted lines: earlier entries, then this run's."""
-        entries = dict(self._others)
+        return journal.compacted_lines(self._entries())
+
+    def _entries(self) -> Iterator[Tuple[str, Value]]:
+        """(key, value) of everything known: other messages and recipients
+        as read, then this run's recipients, one at a time."""
+        yield from self._others.items()
         now = (self.clock.twilio_time(self.started), self.clock.offset is not None)
-        recipients = self._config.recipients
+        recipients, state = self._config.recipients, self._state
         for i in range(self._count):
-            code = self._state[i]
+            code = state[i]
             if code == NONE:
                 continue
             key = recipient_key(self._digest, recipients[i])
             if code == SENT:
-                entries[key] = QUEUED
-            elif code == EARLIER:
-                entries[key] = self._earlier.get(i, now)
+                yield key, QUEUED
             else:
-                entries[key] = now
-        return journal.compacted_lines(entries)
+                yield key, self._earlier.get(i, now) if code == EARLIER else now
 
     def _compact(self) -> None:
         try:
