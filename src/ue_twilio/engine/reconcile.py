@@ -51,10 +51,10 @@ from .workers import Crew
 if TYPE_CHECKING:
     from .api import Pages
 
-# Twilio's date_created has one-second precision and the agent's clock may
-# be a little off: a resource created this long before the run started
-# still counts as the run's own.
-CLOCK_SKEW = 60.0
+# Moments are on Twilio's clock (models.TwilioClock, from its Date header),
+# so only the one-second precision of Date and date_created is left: a
+# resource created this long before the moment still counts as the run's own.
+CLOCK_SKEW = 10.0
 PAGE_SIZE = 50
 MAX_PAGES = 3
 
@@ -77,13 +77,19 @@ class Verdict(NamedTuple):
 
 
 class Match(NamedTuple):
-    """What the lost request would have created."""
+    """What the lost request would have created.
+
+    ``since`` gives the earliest moment it can have been created, on
+    Twilio's clock; it is asked at each use, because Twilio's clock is known
+    only once the first answer came (the first query's date filter may be
+    off; the undated query that follows settles it).
+    """
 
     resource: str
     sender: Optional[str]
     service: Optional[str]
     body: Optional[str]
-    since: float
+    since: Callable[[], float]
 
     def query(self, to: str, dated: bool) -> Dict[str, str]:
         query = {"To": to, "PageSize": str(PAGE_SIZE)}
@@ -91,7 +97,7 @@ class Match(NamedTuple):
             query["From"] = self.sender
         if dated:
             key = "StartTime>" if self.resource == "Calls" else "DateSent>"
-            query[key] = iso_utc(self.since - CLOCK_SKEW)
+            query[key] = iso_utc(self.since() - CLOCK_SKEW)
         return query
 
     def accepts(self, row: Mapping, to: str) -> bool:
@@ -109,10 +115,10 @@ class Match(NamedTuple):
 
     def recent(self, row: Mapping) -> bool:
         created = _timestamp(row.get("date_created"))
-        return created is not None and created >= self.since - CLOCK_SKEW
+        return created is not None and created >= self.since() - CLOCK_SKEW
 
 
-def match_for(config: TaskConfig, since: float) -> Match:
+def match_for(config: TaskConfig, since: Callable[[], float]) -> Match:
     """The matching rule for this task's requests (see the module docstring)."""
     if config.is_voice:
         return Match("Calls", config.sender, None, None, since)
@@ -177,6 +183,8 @@ class Reconciler:
 
     def look(self, numbers: List[str]) -> List[Verdict]:
         """One look for each number, in order; UNDECIDED where none was made."""
+        if not numbers:
+            return []
         verdicts: List[Optional[Verdict]] = [None] * len(numbers)
         pending = iter(range(len(numbers)))
         lock = threading.Lock()
