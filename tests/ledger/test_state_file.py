@@ -23,7 +23,7 @@ from support.tasks import statuses
 from ue_twilio.inputs.config import parse
 from ue_twilio.ledger.journal import HEADER
 from ue_twilio.ledger.legacy import fingerprint
-from ue_twilio.ledger.state import ResendState
+from ue_twilio.ledger.state import ResendState, StateFile
 
 CLI = [sys.executable, "-m", "ue_twilio", "run", "--log-level", "DEBUG"]
 UNSENT_ONLY = {"resend_policy": ["unsent_only"]}
@@ -168,7 +168,7 @@ def test_unknown_recipients_are_recorded_apart_from_queued(sandbox, tmp_path):
     config = parse(fields)
     log = logging.getLogger("test.resend")
     state = str(tmp_path / "state.json")
-    first = ResendState(config, fields, state, log, label="--state-file")
+    first = ResendState(config, fields, log, StateFile(state, "--state-file"))
     for number in numbers[:3]:
         first.intent(number)
     first.mark_queued(numbers[0])
@@ -177,7 +177,7 @@ def test_unknown_recipients_are_recorded_apart_from_queued(sandbox, tmp_path):
     record_text = first.record()
     first.close()
 
-    second = ResendState(config, fields, state, log, label="--state-file")
+    second = ResendState(config, fields, log, StateFile(state, "--state-file"))
     try:
         assert second.skipped_indices() == [0]
         assert second.unknown_indices() == [1]
@@ -187,10 +187,10 @@ def test_unknown_recipients_are_recorded_apart_from_queued(sandbox, tmp_path):
             second.mark_queued(number)
     finally:
         second.close()
-    third = ResendState(config, {"resend_state": record_text}, None, log)
+    third = ResendState(config, {"resend_state": record_text}, log)
     assert third.unknown_indices() == [1] and third.source == "resend_state field"
     assert third.skipped_indices() == [0]
-    fourth = ResendState(config, fields, state, log, label="--state-file")
+    fourth = ResendState(config, fields, log, StateFile(state, "--state-file"))
     try:
         assert fourth.skipped_indices() == [0, 1, 2, 3]
         assert fourth.unknown_indices() == []

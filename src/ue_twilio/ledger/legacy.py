@@ -17,10 +17,11 @@ import hashlib
 import json
 import math
 import zlib
-from typing import Any, NamedTuple, Optional
+from typing import Any, Dict, NamedTuple, Optional
 
 from ..inputs.config import TaskConfig
-from .journal import is_epoch
+from .book import Book
+from .journal import QUEUED, Value, is_epoch
 
 VERSION = "2"
 FORMAT = "ue-twilio-resend-state"
@@ -119,3 +120,26 @@ def file_record(text: str) -> Any:
     if set(document) == {"version", FIELD} and document["version"] == 1:
         return document[FIELD]
     return None
+
+
+def merge(
+    record: Any,
+    config: TaskConfig,
+    book: Book,
+    started: float,
+    entries: Dict[str, Value],
+) -> bool:
+    """A previous release's bitmaps into ``entries`` (in flight since
+    ``started`` when they say no time); False when they are for other inputs
+    (they hold only for the very same list)."""
+    found = decode(record, fingerprint(config), len(book.state))
+    if found is None:
+        return False
+    since = found.since or started
+    for i in range(len(book.state)):
+        key = book.key(i)
+        if is_set(found.queued, i):
+            entries[key] = QUEUED
+        elif is_set(found.unknown, i) and key not in entries:
+            entries[key] = (since, False)
+    return True

@@ -14,7 +14,8 @@ import sys
 import time
 from typing import Callable, Optional
 
-from ..inputs.files import open_regular
+from ..exceptions import Cancelled, StateFileBusy
+from ..inputs.files import open_regular, show_path
 
 POLL_SECONDS = 0.1
 
@@ -82,3 +83,19 @@ class FileLock:
             _unlock(descriptor)
         finally:
             os.close(descriptor)
+
+
+def lock_state_file(
+    path: str, label: str, timeout: float, cancelled: Optional[Callable[[], bool]]
+) -> FileLock:
+    """The lock of the state file at ``path`` (its real path), held; raises
+    Cancelled on a cancel, StateFileBusy when another run keeps it."""
+    lock = FileLock(path + ".lock", label)
+    if not lock.acquire(timeout, cancelled):
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+        raise StateFileBusy(
+            "Another run is using the state file {} ({}); waited {:g} s. "
+            "Nothing was sent.".format(show_path(path), label, timeout)
+        )
+    return lock

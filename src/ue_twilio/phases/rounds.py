@@ -18,6 +18,7 @@ from ..engine.dispatcher import Dispatcher
 from ..engine.params import request_builder
 from ..engine.reconcile import ABSENT, LookupPlan, Reconciler, match_for
 from ..exceptions import RUN_WIDE_ERRORS
+from ..ledger.state import ResendState
 from ..models import RecipientResult, Reply, ReplyKind, Status
 from .run import Context, Run, Sending
 
@@ -72,20 +73,14 @@ def _round(
     calls = run.calls if run.config.is_voice else None  # to hang up on cancel
 
     def send(to: str) -> Reply:
-        resend.intent(to)  # written ahead: a kill from here on leaves it in flight
-        try:
-            reply = context.client.create(resource, build(to))
-        except RUN_WIDE_ERRORS:  # never left, or refused: nothing created
-            resend.mark_unsent(to)
-            raise
+        reply = write_ahead(
+            resend, to, lambda: context.client.create(resource, build(to))
+        )
         if reply.kind == ReplyKind.OK:
-            resend.mark_queued(to)
             if calls is not None:
                 calls.add(reply.sid, to)
             if on_queued is not None:
                 on_queued(to, reply)
-        elif reply.kind != ReplyKind.UNKNOWN:  # 429 or refused: nothing created
-            resend.mark_unsent(to)
         return reply
 
     def settle(position: int, result: RecipientResult) -> None:
@@ -108,6 +103,24 @@ def _round(
         if result.status == Status.UNKNOWN:
             resend.mark_unknown(result.to)
     sending.absorb(dispatcher)
+
+
+def write_ahead(resend: ResendState, to: str, request: Callable[[], Reply]) -> Reply:
+    """One request with the ledger around it: the intent is journaled before
+    it leaves (a kill from then on leaves ``to`` in flight), the outcome after
+    (queued; unsent when Twilio surely created nothing; a lost answer stays in
+    flight, to be looked up)."""
+    resend.intent(to)
+    try:
+        reply = request()
+    except RUN_WIDE_ERRORS:  # never left, or refused: nothing created
+        resend.mark_unsent(to)
+        raise
+    if reply.kind == ReplyKind.OK:
+        resend.mark_queued(to)
+    elif reply.kind != ReplyKind.UNKNOWN:  # 429 or refused: nothing created
+        resend.mark_unsent(to)
+    return reply
 
 
 def settle_earlier(context: Context, run: Run) -> Sequence[int]:

@@ -18,7 +18,7 @@ from ..exceptions import TwilioTaskError
 from ..inputs import config as config_module
 from ..inputs.config import TaskConfig
 from ..inputs.settings import Settings
-from ..ledger.state import ResendState
+from ..ledger.state import ResendState, StateFile
 from ..models import DeliveryReport, RecipientResult, Snapshot, Status
 from ..output.echo import echo_config, echo_raw
 from ..output.encoding import message_facts, warn_ucs2
@@ -133,17 +133,15 @@ class Task:
 
     def _resend_state(self, config: TaskConfig, log: SafeLog) -> ResendState:
         settings = self._settings
-        return ResendState(
-            config,
-            self._raw,
+        where = StateFile(
             settings.state_file,
-            log,
-            label=settings.state_file_label,
-            lock_timeout=settings.state_lock_timeout,
-            cancelled=self._cancel.is_set,
+            settings.state_file_label,
+            settings.state_lock_timeout,
+            self._cancel.is_set,
             private=settings.state_file_private,
             required=settings.state_file_required,
         )
+        return ResendState(config, self._raw, log, where)
 
     def _send_with(
         self, config: TaskConfig, resend: ResendState, log: SafeLog, redactor: Redactor
