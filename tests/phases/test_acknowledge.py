@@ -315,3 +315,33 @@ def test_a_studio_flow_twilio_refuses_ends_the_run_before_any_call(sandbox):
     run = run_fast(sandbox, ack_fields(sandbox, action="voice_message"))
     assert run.rc == 3
     assert sandbox.executions == [] and sandbox.calls == {}
+
+
+def test_the_ledger_records_who_was_paged_and_who_acknowledged(sandbox, tmp_path):
+    """Issue 21's "Reruns": pages are queued sends in the ledger (skipped on an
+    unsent_only rerun) and the acknowledgement is kept, compaction included."""
+    from ue_twilio.inputs.config import parse
+    from ue_twilio.ledger.state import message_digest, recipient_key
+
+    sandbox.script_reply(B, "on it {code}", after=0.1)
+    fields = ack_fields(
+        sandbox,
+        escalation=["one_by_one"],
+        escalation_interval=30,
+        resend_policy=["unsent_only"],
+    )
+    state = tmp_path / "state.ledger"
+    env = cli_env(sandbox.url, UE_TWILIO_TIME_SCALE=FAST)
+    run = run_cli(fields, None, "--state-file", str(state), env=env)
+    assert run.rc == 0, run.stderr
+    digest = message_digest(parse(fields))
+    lines = state.read_text().splitlines()
+    assert "Q " + recipient_key(digest, A) in lines  # paged, no acknowledgement
+    assert "A " + recipient_key(digest, B) in lines  # paged and acknowledged
+    assert not any(line.endswith(recipient_key(digest, C)) for line in lines)
+
+    sandbox.clear_journal()
+    rerun = run_cli(fields, None, "--state-file", str(state), env=env)
+    assert "1 of them acknowledged the page in an earlier run" in rerun.stderr
+    assert {to for to, _ in pages(sandbox)} <= {C}  # A and B are never paged twice
+    assert "A " + recipient_key(digest, B) in state.read_text().splitlines()

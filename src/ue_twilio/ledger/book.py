@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from ..inputs.config import TaskConfig
 from ..models import TwilioClock
-from .journal import QUEUED, InFlight, Value
+from .journal import ACKNOWLEDGED, QUEUED, InFlight, Value
 
 KEY_BYTES = 6  # in the Resend State field: 2**48 keys, about 500 fit
 # Recipient states while a run goes (one byte each).
@@ -58,6 +58,7 @@ class Book:
         self._index = {to: i for i, to in enumerate(self.recipients)}
         self.state = bytearray(len(self.recipients))
         self.earlier: Dict[int, InFlight] = {}
+        self.acknowledged: Set[int] = set()  # by the recipient, this run or one before
         self.version = 0  # changes with every state: the field's cache key
 
     def key(self, index: int) -> str:
@@ -73,6 +74,13 @@ class Book:
         self.version += 1
         return recipient_key(self.digest, to)
 
+    def acknowledge(self, to: str) -> Optional[str]:
+        """``to`` acknowledged their page (it was queued); their key."""
+        key = self.set(to, SENT)
+        if key is not None:
+            self.acknowledged.add(self._index[to])
+        return key
+
     def take(self, entries: Dict[str, Value]) -> int:
         """Move what a record says of these recipients out of ``entries``
         (queued wins; of two in-flight moments the earlier); how many."""
@@ -84,9 +92,11 @@ class Book:
                 found += value is not None
                 continue
             found += 1
-            if value == QUEUED:
+            if value in (QUEUED, ACKNOWLEDGED):
                 state[i] = SENT
                 earlier.pop(i, None)
+                if value == ACKNOWLEDGED:
+                    self.acknowledged.add(i)
             elif isinstance(value, tuple):
                 state[i] = EARLIER
                 earlier[i] = min(earlier[i], value) if i in earlier else value
@@ -132,7 +142,7 @@ class Book:
             if code == NONE:
                 continue
             if code == SENT:
-                yield self.key(i), QUEUED
+                yield self.key(i), ACKNOWLEDGED if i in self.acknowledged else QUEUED
             else:
                 yield self.key(i), self.earlier.get(i, now) if code == EARLIER else now
 

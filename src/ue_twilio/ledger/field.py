@@ -5,7 +5,9 @@ the Controller ("Preserve Output On Re-run"): ``3.<since>.<queued>.<in
 flight>``, base64 of KEY_BYTES-byte keys; since: the earliest in-flight
 moment on Twilio's clock, 0 if none. It holds what fits in FIELD_LIMIT
 characters, in-flight recipients first, then queued ones; when it cannot
-hold everything the task says so (the state file holds it all).
+hold everything the task says so (the state file holds it all). Who
+acknowledged a page is in the state file only (an acknowledged recipient is
+queued here all the same).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Callable, Dict, List, Tuple
 
 from ..models import FIELD_LIMIT
 from .book import KEY_BYTES, SENT, Book
-from .journal import QUEUED, Value, is_epoch
+from .journal import ACKNOWLEDGED, QUEUED, Value, is_epoch
 
 FIELD = "resend_state"
 VERSION = "3"
@@ -51,11 +53,12 @@ def merge(raw: str, entries: Dict[str, Value]) -> bool:
     since = float(parts[1])
     for key in _keys(flying):
         previous = entries.get(key)
-        if previous != QUEUED:
+        if previous not in (QUEUED, ACKNOWLEDGED):
             moment = min(previous[0], since) if isinstance(previous, tuple) else since
             entries[key] = (moment, True)
     for key in _keys(queued):
-        entries[key] = QUEUED
+        if entries.get(key) != ACKNOWLEDGED:
+            entries[key] = QUEUED
     return True
 
 

@@ -14,6 +14,8 @@ Lines (ASCII; ``<key>`` is a recipient key, see keys.py)::
     I <key> <epoch>         a request for <key> is about to leave: in flight
     Q <key>                 Twilio created it (queued): never send it again
     X <key>                 Twilio surely created nothing: it may be sent
+    A <key>                 queued, and that recipient acknowledged the page
+                            (Wait For Acknowledgement); kept like ``Q``
 
 The last line about a key wins. An ``I`` without a later ``Q``/``X`` is in
 flight: the next run looks it up at Twilio before sending anything. Its
@@ -48,6 +50,7 @@ MAX_JOURNAL_BYTES = 64 * 1000 * 1000  # 100,000 recipients: about 4 MB a run
 SYNC_INTERVAL = 1.0
 FLUSH_LINES = 256  # outcome lines held before they are written anyway
 QUEUED = "Q"
+ACKNOWLEDGED = "A"  # queued, and the recipient acknowledged: never sent again
 # Digits are ASCII only (issue 20: ``isdigit()`` accepts "٣", ``int`` reads it).
 _EPOCH = re.compile(r"[0-9]{1,12}\Z")
 _OFFSET = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?\Z")
@@ -114,9 +117,9 @@ def _parse(text: str, mtime: float) -> Loaded:
         if kind == "I" and _KEY.match(key) and is_epoch(moment):
             entries[key] = (float(moment), False)
             segment.append(key)
-        elif kind in ("Q", "X") and _KEY.match(rest):
-            if kind == "Q":
-                entries[rest] = QUEUED
+        elif kind in ("Q", "X", "A") and _KEY.match(rest):
+            if kind in (QUEUED, ACKNOWLEDGED):
+                entries[rest] = kind
             else:
                 entries.pop(rest, None)
         elif kind == "R" and is_epoch(rest):
@@ -157,8 +160,8 @@ def compacted_lines(entries: Iterable[Tuple[str, Value]]) -> Iterator[str]:
     clocked: List[str] = []
     local: List[str] = []
     for key, value in entries:
-        if value == QUEUED:
-            yield "Q " + key
+        if value in (QUEUED, ACKNOWLEDGED):
+            yield "{} {}".format(value, key)
         elif isinstance(value, tuple):
             line = "I {} {}".format(key, max(int(value[0]), 0))
             (clocked if value[1] else local).append(line)

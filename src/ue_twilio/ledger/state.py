@@ -189,7 +189,7 @@ class ResendState:
             self._writer = Writer(self._path, self._label, self._log, self.clock)
             appendable = loaded.kind == "journal"
             self._writer.open(None if appendable else self._lines(), self.started)
-        self._report()
+        _report(self._log, self._book, self.source)
 
     def _from_field(self, raw: Any, entries: Dict[str, Value]) -> bool:
         """Merge the Controller's copy; False when it holds nothing for us."""
@@ -229,29 +229,6 @@ class ResendState:
             doubted,
         )
 
-    def _report(self) -> None:
-        skipped, earlier = len(self.skipped_indices()), len(self._book.earlier)
-        if not skipped and not earlier and self.source is None:
-            self._log.warning(
-                "Resend Policy 'Send Only To Unsent': no record of an earlier run "
-                "with this message was found; sending to all %d recipient(s).",
-                len(self._book.state),
-            )
-            return
-        self._log.info(
-            "Resend Policy 'Send Only To Unsent': %d recipient(s) were queued by an "
-            "earlier run with this message (record from the %s) and are skipped "
-            "as already sent.",
-            skipped,
-            self.source,
-        )
-        if earlier:
-            self._log.warning(
-                "Resend Policy: %d recipient(s) may have been sent this message by "
-                "an earlier run (in flight or unknown when it ended).",
-                earlier,
-            )
-
     # -- the run ------------------------------------------------------------
     def skipped_indices(self) -> List[int]:
         """Recipients an earlier run queued this message for."""
@@ -276,6 +253,13 @@ class ResendState:
     def mark_queued(self, to: str) -> None:
         """Twilio created it: never send this message to ``to`` again."""
         self._settle(to, SENT, "Q ")
+
+    def mark_acknowledged(self, to: str) -> None:
+        """``to`` acknowledged their page (Wait For Acknowledgement)."""
+        key = self._book.acknowledge(to) if not self._closed else None
+        writer = self._writer
+        if key is not None and writer is not None:
+            writer.outcome("A " + key)
 
     def mark_unknown(self, to: str) -> None:
         """The request may have reached Twilio: it stays in flight (its intent
@@ -343,3 +327,33 @@ class ResendState:
         yield from self._others.items()
         now = (self.clock.twilio_time(self.started), self.clock.offset is not None)
         yield from self._book.entries(now)
+
+
+def _report(log: Any, book: Book, source: Optional[str]) -> None:
+    """What the record says, on STDERR, before anything is sent."""
+    skipped, earlier = len(book.positions(SENT)), len(book.earlier)
+    if not skipped and not earlier and source is None:
+        log.warning(
+            "Resend Policy 'Send Only To Unsent': no record of an earlier run "
+            "with this message was found; sending to all %d recipient(s).",
+            len(book.state),
+        )
+        return
+    log.info(
+        "Resend Policy 'Send Only To Unsent': %d recipient(s) were queued by an "
+        "earlier run with this message (record from the %s) and are skipped "
+        "as already sent.",
+        skipped,
+        source,
+    )
+    if book.acknowledged:
+        log.info(
+            "Resend Policy: %d of them acknowledged the page in an earlier run.",
+            len(book.acknowledged),
+        )
+    if earlier:
+        log.warning(
+            "Resend Policy: %d recipient(s) may have been sent this message by "
+            "an earlier run (in flight or unknown when it ended).",
+            earlier,
+        )

@@ -199,6 +199,7 @@ class _Waiter:
         if state.by is not None:
             return
         state.by = index
+        run.resend.mark_acknowledged(run.results[index].to)  # for the rerun
         state.at = at if at is not None else time.time()
         state.after = max(0.0, state.at - (state.first_page or run.started))
         run.log.info("Acknowledged by %s (%s).", run.results[index].to, how)
