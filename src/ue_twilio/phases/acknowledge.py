@@ -117,10 +117,12 @@ class _Waiter:
     def wait(self) -> Sending:
         """Page and wait; the voice executions are ended whatever happens."""
         one_by_one = self.config.escalation == f.PAGE_ONE_BY_ONE
-        waiting = list(self.run.pending)
-        first, waiting = (waiting[:1], waiting[1:]) if one_by_one else (waiting, [])
         if not self.prepare():
             return self.sending
+        # An earlier run's page in flight is looked up first, as in every order
+        # (text pages: its code was that run's, so it is paged anew).
+        waiting = list(rounds.settle_earlier(self.context, self.run))
+        first, waiting = (waiting[:1], waiting[1:]) if one_by_one else (waiting, [])
         try:
             waiting = self._escalate(first, waiting)
         except BaseException:

@@ -158,7 +158,11 @@ def _reconciler(context: Context, run: Run, since: Callable[[], float]) -> Recon
         (settings.reconcile_delay, settings.reconcile_recheck),
     )
     return Reconciler(
-        context.client, run.config, match_for(run.config, since), context.cancel, plan
+        context.client,
+        run.config,
+        match_for(run.config, since, run.text_for),
+        context.cancel,
+        plan,
     )
 
 
