@@ -311,3 +311,34 @@ def test_state_files_are_private(sandbox, tmp_path):
     assert _run(sandbox, _numbers(1), state).rc == 0
     for path in (state, state + ".lock"):
         assert os.stat(path).st_mode & 0o077 == 0, path
+
+
+def test_the_field_holds_what_fits_and_says_so(sandbox, tmp_path, caplog):
+    """600 queued recipients do not fit in the Resend State field: it holds
+    495 of them (4,000 characters at most), and STDERR says so."""
+    import logging
+
+    from ue_twilio.ledger.state import ResendState
+
+    numbers = _numbers(600)
+    listed = tmp_path / "numbers.txt"
+    listed.write_text("\n".join(numbers))
+    fields = fields_for(
+        sandbox,
+        recipients="",
+        recipient_source=["recipient_list_file"],
+        recipient_list_file=str(listed),
+        **UNSENT_ONLY,
+    )
+    config = parse(fields)
+    log = logging.getLogger("test.ledger.field")
+    with caplog.at_level(logging.INFO, logger="test.ledger.field"):
+        ledger = ResendState(config, fields, None, log)
+        for number in numbers:
+            ledger.intent(number)
+            ledger.mark_queued(number)
+        record = ledger.record()
+    assert len(record) <= 4000
+    assert "holds 495 of the 600 recipients" in caplog.text
+    rerun = ResendState(config, dict(fields, resend_state=record), None, log)
+    assert len(rerun.skipped_indices()) == 495

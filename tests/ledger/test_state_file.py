@@ -109,6 +109,11 @@ def test_the_record_survives_a_kill_and_the_rerun_sends_the_rest(sandbox, tmp_pa
     _wait_for_creates(sandbox, 15)
     first.send_signal(signal.SIGKILL)  # no compaction: only the journal's lines
     first.communicate(timeout=20)
+    # A request in flight at the kill is still processed (and maybe created)
+    # by the sandbox: what the first run sent is known once it has answered.
+    assert journal_reaches(
+        sandbox, lambda: all(e.status is not None for e in sandbox.journal)
+    )
     sent_first = set(_times_texted(sandbox))
     assert state.read_text().startswith(HEADER + "\n")
     sandbox.faults.latency = 0.0
