@@ -333,12 +333,12 @@ def test_the_field_holds_what_fits_and_says_so(sandbox, tmp_path, caplog):
     config = parse(fields)
     log = logging.getLogger("test.ledger.field")
     with caplog.at_level(logging.INFO, logger="test.ledger.field"):
-        ledger = ResendState(config, fields, None, log)
+        ledger = ResendState(config, fields, log)
         for number in numbers:
             ledger.intent(number)
             ledger.mark_queued(number)
         record = ledger.record()
     assert len(record) <= 4000
     assert "holds 495 of the 600 recipients" in caplog.text
-    rerun = ResendState(config, dict(fields, resend_state=record), None, log)
+    rerun = ResendState(config, dict(fields, resend_state=record), log)
     assert len(rerun.skipped_indices()) == 495
