@@ -242,7 +242,9 @@ def run_twilio_loop(recipients: Sequence[str], url: str) -> Measured:
     return Measured(time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def run_cli_measured(task_fields: Dict[str, Any], url: str, workdir: Path):
+def run_cli_measured(
+    task_fields: Dict[str, Any], url: str, workdir: Path, *options: str
+):
     """The real CLI in a child; returns (start time, exit code, peak RSS bytes).
 
     ``os.wait4`` hands back the child's own rusage, whose ``ru_maxrss`` is the
@@ -254,6 +256,7 @@ def run_cli_measured(task_fields: Dict[str, Any], url: str, workdir: Path):
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
         env.pop(name, None)
     command = [sys.executable, "-m", "ue_twilio", "run", "--fields", str(fields_path)]
+    command += list(options)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.time()
         proc = subprocess.Popen(command, stdout=out, stderr=err, env=env)

@@ -345,21 +345,38 @@ def _percentile(values: List[float], percent: float) -> float:
 
 # -- 6 ---------------------------------------------------------------------
 def bulk_file(work: Path, size: Sizes) -> List[Row]:
+    return _bulk(work, size, "6a", "6b") + _bulk(work, size, "6c", "6d", ledger=True)
+
+
+def _bulk(
+    work: Path, size: Sizes, rss: str, first_row: str, ledger: bool = False
+) -> List[Row]:
+    """6a/6b; 6c/6d the same with Resend Policy unsent_only and a state file:
+    the ledger's write-ahead line per request must cost neither memory nor
+    the first request."""
     count = size.s6_recipients
     path = write_numbers(work / "s6.txt", numbers(count, block=6))
+    extra: Dict = {"resend_policy": ["unsent_only"]} if ledger else {}
+    state = work / "s6.ledger"
+    options = ("--state-file", str(state)) if ledger else ()
     with SandboxProcess(work, journal=True) as box:
         started, rc, peak, output = run_cli_measured(
-            fields(recipient_file=path), box.url, work
+            fields(recipient_file=path, **extra), box.url, work, *options
         )
         finished = time.time()
     first = box.first_request_time() - started
     queued = _stats(output)["msg_queued_count"]
-    sent = "{} of {} queued in {:.0f} s (CLI, exit {})".format(
-        queued, count, finished - started, rc
+    sent = "{} of {} queued in {:.0f} s (CLI, exit {}{})".format(
+        queued,
+        count,
+        finished - started,
+        rc,
+        "; unsent_only, --state-file" if ledger else "",
     )
+    what = " with the ledger" if ledger else ""
     return [
         Row(
-            "6a. {} recipients from a file: peak RSS".format(count),
+            "{}. {} recipients from a file{}: peak RSS".format(rss, count, what),
             "{:.1f} MB".format(peak / MB),
             "-",
             "-",
@@ -368,7 +385,9 @@ def bulk_file(work: Path, size: Sizes) -> List[Row]:
             [sent + "; ru_maxrss of the CLI process"],
         ),
         Row(
-            "6b. {} recipients from a file: first request".format(count),
+            "{}. {} recipients from a file{}: first request".format(
+                first_row, count, what
+            ),
             "{:.3f} s".format(first),
             "-",
             "-",

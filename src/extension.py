@@ -4,8 +4,9 @@ The agent imports this module from the extension archive (from the zip, or
 from the folder it extracted it to) and calls
 ``Extension().extension_start(fields)``; ``extension_cancel`` arrives on
 another thread. Everything else lives in the ``ue_twilio`` package. What this
-adapter adds: live Output Only fields, the resend state file keyed by the
-task instance id, and the Test Connection and List Senders commands.
+adapter adds: live Output Only fields, the resend ledger keyed by the
+task instance id (in a directory only the agent's user can use), and the
+Test Connection and List Senders commands.
 
 ``extension.yml`` asks for API level 1.1.0 (agents 7.1 and later), so every
 call newer than that is optional here: without ``universal_extension.ui`` the
@@ -17,7 +18,6 @@ task itself runs the same (see docs/decisions.md, "Agent API level").
 import logging
 import os
 import re
-import tempfile
 import threading
 
 from universal_extension import ExtensionResult, UniversalExtension
@@ -29,6 +29,7 @@ from ue_twilio import (
     Task,
     check_connection,
     crash_outcome,
+    default_state_directory,
     list_senders,
 )
 
@@ -69,7 +70,9 @@ class Extension(UniversalExtension):
     def extension_start(self, fields):
         try:
             settings = Settings.from_env(
-                state_file=self._state_file(), state_file_label=STATE_FILE_LABEL
+                state_file=self._state_file(),
+                state_file_label=STATE_FILE_LABEL,
+                state_file_private=True,
             )
             task = Task(fields, settings, logger, on_progress=self._push_output_fields)
             with self._lock:
@@ -113,15 +116,16 @@ class Extension(UniversalExtension):
             update(snapshot.output_fields())
 
     def _state_file(self):
-        """Fallback resend record in the agent's temp dir, per task instance."""
+        """The resend ledger of this task instance, in a directory only the
+        agent's user can use (ue_twilio.ledger.place: created 0700, checked)."""
         instance = getattr(getattr(self, "uip", None), "instance_id", None)
         if not isinstance(instance, str):
             return None
         safe = _UNSAFE.sub("", instance)[:64]
         if not safe:
             return None
-        name = "ue-twilio-resend-{}.json".format(safe)
-        return os.path.join(tempfile.gettempdir(), name)
+        name = "resend-{}.ledger".format(safe)
+        return os.path.join(default_state_directory(), name)
 
 
 def _command_result(command, fields, name):

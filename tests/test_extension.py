@@ -8,6 +8,8 @@ the CLI for the same fields, with both credential shapes.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 import tempfile
 
@@ -180,7 +182,7 @@ def test_rerun_reads_the_preserved_resend_state_field(sandbox):
     first = _run(fields, uip={"instance_id": "instance-a"})
     assert first.result.rc == 21
     record = _ui().latest()["resend_state"]
-    assert record.startswith("2.")
+    assert record.startswith("3.")
     sandbox.clear_journal()
     rerun = dict(fields, resend_state=record)
     second = _run(rerun, uip={"instance_id": "instance-b"})
@@ -198,7 +200,7 @@ def test_rerun_reads_the_preserved_resend_state_field(sandbox):
 def test_rerun_falls_back_to_the_state_file(sandbox, private_tempdir):
     fields = _resend_fields(sandbox)
     _run(fields, uip={"instance_id": "0f3a6b1c"})
-    assert (private_tempdir / "ue-twilio-resend-0f3a6b1c.json").exists()
+    assert (_private(private_tempdir) / "resend-0f3a6b1c.ledger").exists()
     sandbox.clear_journal()
     second = _run(fields, uip={"instance_id": "0f3a6b1c"})
     assert second.result.rc == 0
@@ -219,15 +221,59 @@ def test_rerun_without_any_record_sends_to_all_with_a_warning(sandbox):
 def test_instance_id_cannot_escape_the_temp_dir(sandbox, private_tempdir):
     fields = fields_for(sandbox, **UNSENT_ONLY)
     _run(fields, uip={"instance_id": "../../etc/evil id"})
-    names = sorted(p.name for p in private_tempdir.iterdir())
-    assert names == [
-        "ue-twilio-resend-etcevilid.json",
-        "ue-twilio-resend-etcevilid.json.lock",
+    assert [p.name for p in private_tempdir.iterdir()] == [
+        _private(private_tempdir).name
     ]
+    names = sorted(p.name for p in _private(private_tempdir).iterdir())
+    assert names == ["resend-etcevilid.ledger", "resend-etcevilid.ledger.lock"]
+
+
+def _private(tempdir):
+    return tempdir / "ue-twilio-{}".format(os.geteuid())
+
+
+def test_the_state_directory_is_private_and_its_files_0600(sandbox, private_tempdir):
+    _run(_resend_fields(sandbox), uip={"instance_id": "0f3a6b1c"})
+    folder = _private(private_tempdir)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_a_state_directory_open_to_others_is_refused(sandbox, private_tempdir):
+    folder = _private(private_tempdir)
+    folder.mkdir()
+    folder.chmod(0o777)
+    run = _run(_resend_fields(sandbox), uip={"instance_id": "0f3a6b1c"})
+    assert run.result.rc == 20
+    assert run.result.message.startswith("DATA_VALIDATION_ERROR: Resend Policy: ")
+    assert "is open to other users (mode 777)" in run.result.message
+    assert sandbox.journal == [] and list(folder.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file away")
+def test_a_state_file_of_another_user_is_refused(sandbox, private_tempdir):
+    folder = _private(private_tempdir)
+    folder.mkdir(mode=0o700)
+    crafted = folder / "resend-0f3a6b1c.ledger"
+    crafted.write_text("ue-twilio ledger 3\n")
+    os.chown(str(crafted), 4242, 4242)
+    run = _run(_resend_fields(sandbox), uip={"instance_id": "0f3a6b1c"})
+    assert run.result.rc == 20
+    assert "belongs to another user" in run.result.message
+    assert sandbox.journal == []
+
+
+def test_a_fifo_in_the_shared_temp_dir_changes_nothing(sandbox, private_tempdir):
+    """The old default path, pre-created by someone else: no longer used."""
+    os.mkfifo(str(private_tempdir / "ue-twilio-resend-0f3a6b1c.json"))
+    run = _run(_resend_fields(sandbox), uip={"instance_id": "0f3a6b1c"})
+    assert run.result.rc == 21  # the probe's 429s: as without the FIFO
 
 
 def test_a_foreign_file_at_the_fallback_path_is_never_written(sandbox, private_tempdir):
-    foreign = private_tempdir / "ue-twilio-resend-0f3a6b1c.json"
+    _private(private_tempdir).mkdir(mode=0o700)
+    foreign = _private(private_tempdir) / "resend-0f3a6b1c.ledger"
     foreign.write_text("my notes\n")
     run = _run(_resend_fields(sandbox), uip={"instance_id": "0f3a6b1c"})
     assert run.result.rc == 20

@@ -37,6 +37,7 @@ if _TYPE_CHECKING:  # pragma: no cover
     from .inputs.readers import is_empty, read_credential
     from .inputs.regions import EDGE_LABELS, REGION_LABELS
     from .inputs.settings import Settings, lock_wait_problem, timeout_problem
+    from .ledger.place import default_directory as default_state_directory
     from .models import Snapshot
     from .output.outcome import Outcome, crash_outcome
     from .phases.task import Task, early_outcome
@@ -59,6 +60,7 @@ _LAZY = {
     "WHATSAPP": ("inputs.fields", "WHATSAPP"),
     "check_connection": ("commands.check", "check_connection"),
     "crash_outcome": ("output.outcome", "crash_outcome"),
+    "default_state_directory": ("ledger.place", "default_directory"),
     "early_outcome": ("phases.task", "early_outcome"),
     "is_empty": ("inputs.readers", "is_empty"),
     "lock_wait_problem": ("inputs.settings", "lock_wait_problem"),
@@ -93,6 +95,7 @@ __all__ = [
     "__version__",
     "check_connection",
     "crash_outcome",
+    "default_state_directory",
     "early_outcome",
     "is_empty",
     "list_senders",

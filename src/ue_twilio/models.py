@@ -13,6 +13,7 @@ member compares, hashes and serialises as the seed's string.
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional
 
@@ -84,6 +85,35 @@ CALL_ANSWERED = "in-progress"
 DELIVERED_STATUSES = MESSAGE_DELIVERED | CALL_DELIVERED | {CALL_ANSWERED}
 # The longest value an Output Only template field takes (resend_state).
 FIELD_LIMIT = 4000
+
+
+class TwilioClock:
+    """Twilio's time, as the Date header of the run's first answer tells it.
+
+    Lookups ask Twilio for what was created since a moment, and Twilio
+    compares with its own clock: an agent clock minutes off must not move
+    that moment (docs/reliability.md). ``offset`` is Twilio's time minus
+    ours, None until an answer carried a Date.
+    """
+
+    __slots__ = ("offset",)
+
+    def __init__(self, offset: Optional[float] = None) -> None:
+        self.offset = offset
+
+    def learn(self, date_header: Optional[str], local: float) -> None:
+        """Keep the first usable Date header (one-second precision: +0.5)."""
+        if self.offset is not None or not date_header:
+            return
+        try:
+            server = parsedate_to_datetime(date_header).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        self.offset = server + 0.5 - local
+
+    def twilio_time(self, local: float) -> float:
+        """A moment of our clock on Twilio's (ours while it is not known)."""
+        return local + (self.offset or 0.0)
 
 
 class Reply(NamedTuple):

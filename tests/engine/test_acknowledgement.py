@@ -124,7 +124,7 @@ def test_an_inbox_returns_each_inbound_row_once_and_keeps_its_service():
         row(B, "4", messaging_service_sid=service),
     ]
     pages = Pages(rows)
-    inbox = Inbox(pages, None, PAGED_AT, service)
+    inbox = Inbox(pages, None, lambda: PAGED_AT, service)
     assert [r["body"] for r in inbox.poll().rows] == ["1", "4"]
     assert inbox.poll().rows == []
     resource, query = pages.queries[0]
@@ -139,7 +139,7 @@ class Limited(Pages):
 
 
 def test_a_rate_limited_poll_waits_the_retry_policys_delay():
-    inbox = Inbox(Limited([]), "+15005550006", PAGED_AT)
+    inbox = Inbox(Limited([]), "+15005550006", lambda: PAGED_AT)
     polled = inbox.poll()
     assert polled.rate_limited and polled.rows == []
     assert Pace().delay(polled) == 3.0

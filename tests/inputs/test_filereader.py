@@ -20,6 +20,7 @@ import pytest
 from support.runner import cli_env, fields_for, record, run_cli, run_task
 from ue_twilio.exceptions import Cancelled, ValidationError
 from ue_twilio.inputs.files import read_regular_file
+from ue_twilio.ledger.journal import MAX_JOURNAL_BYTES
 
 CLI = [sys.executable, "-m", "ue_twilio"]
 POSIX_ONLY = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
@@ -183,12 +184,12 @@ def test_an_oversized_file_is_refused_naming_the_limit(
 def test_oversized_state_and_fields_files_are_refused(sandbox, tmp_path):
     big = tmp_path / "big"
     with open(str(big), "wb") as handle:
-        handle.truncate(10 * 1000 * 1000 + 1)
+        handle.truncate(MAX_JOURNAL_BYTES + 1)
     fields = fields_for(sandbox, resend_policy=["unsent_only"])
     run = run_cli(fields, sandbox.url, "--state-file", str(big))
     assert run.rc == 20
     assert "--state-file: " in _status(run)
-    assert "over the limit of 2,000,000 bytes" in _status(run)
+    assert "over the limit of 64,000,000 bytes" in _status(run)
     proc = subprocess.run(
         CLI + ["run", "--fields", str(big)],
         capture_output=True,

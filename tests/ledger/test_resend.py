@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from support.events import when_answered
@@ -9,7 +11,15 @@ from support.runner import fields_for, run_cli
 from support.tasks import run_live, statuses
 from ue_twilio.engine.dispatcher import MAX_RATE_LIMIT_RETRIES
 from ue_twilio.inputs.config import parse
-from ue_twilio.ledger.state import decode, encode, fingerprint
+from ue_twilio.ledger.legacy import decode, encode, fingerprint
+
+
+def field_counts(record):
+    """(queued, in flight) keys in a Resend State field value (format 3)."""
+    version, _, queued, flying = record.split(".")
+    assert version == "3"
+    return len(base64.b64decode(queued)) // 6, len(base64.b64decode(flying)) // 6
+
 
 NUMBERS = ["+15558675310", "+15558675311", "+15558675312"]
 THREE = ", ".join(NUMBERS)
@@ -74,7 +84,7 @@ def test_record_in_the_field_is_used_on_rerun(sandbox):
     assert "2 recipient(s) were queued by an earlier run" in second.stderr
     final = second.snapshots[-1].output_fields()
     assert final["queued_count"] == 3
-    assert decode(final["resend_state"], _digest(fields), 3).queued == bytearray([0xE0])
+    assert field_counts(final["resend_state"]) == (3, 0)
 
 
 def test_the_record_is_written_while_the_run_goes(sandbox):
@@ -87,8 +97,7 @@ def test_the_record_is_written_while_the_run_goes(sandbox):
     assert run.rc == 0
     records = [s.resend_state for s in run.snapshots]
     assert len(records) >= 3
-    digest = _digest(fields)
-    queued = [_count_bits(decode(r, digest, 40).queued) for r in records]
+    queued = [field_counts(r)[0] for r in records]
     assert queued == sorted(queued)
     assert 0 < queued[1] < 40 and queued[-1] == 40
 
@@ -102,7 +111,7 @@ def test_other_inputs_do_not_match_and_all_are_sent(sandbox, tmp_path):
     run = run_cli(changed, sandbox.url, "--state-file", state)
     assert run.rc == 0
     assert sorted(_sent_to(sandbox)) == NUMBERS
-    assert "is for other inputs" in run.stderr
+    assert "holds no record of this message" in run.stderr
     assert "sending to all 3 recipient(s)" in run.stderr
 
 
@@ -219,10 +228,6 @@ def test_large_list_record_stays_compact():
 
 def _digest(fields):
     return fingerprint(parse(fields))
-
-
-def _count_bits(bits):
-    return sum(bin(byte).count("1") for byte in bits)
 
 
 def test_a_record_too_long_for_the_field_goes_to_the_file_only():

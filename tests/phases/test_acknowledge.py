@@ -315,3 +315,75 @@ def test_a_studio_flow_twilio_refuses_ends_the_run_before_any_call(sandbox):
     run = run_fast(sandbox, ack_fields(sandbox, action="voice_message"))
     assert run.rc == 3
     assert sandbox.executions == [] and sandbox.calls == {}
+
+
+def test_the_ledger_records_who_was_paged_and_who_acknowledged(sandbox, tmp_path):
+    """Issue 21's "Reruns": pages are queued sends in the ledger (skipped on an
+    unsent_only rerun) and the acknowledgement is kept, compaction included."""
+    from ue_twilio.inputs.config import parse
+    from ue_twilio.ledger.state import message_digest, recipient_key
+
+    sandbox.script_reply(B, "on it {code}", after=0.1)
+    fields = ack_fields(
+        sandbox,
+        escalation=["one_by_one"],
+        escalation_interval=30,
+        resend_policy=["unsent_only"],
+    )
+    state = tmp_path / "state.ledger"
+    env = cli_env(sandbox.url, UE_TWILIO_TIME_SCALE=FAST)
+    run = run_cli(fields, None, "--state-file", str(state), env=env)
+    assert run.rc == 0, run.stderr
+    digest = message_digest(parse(fields))
+    lines = state.read_text().splitlines()
+    assert "Q " + recipient_key(digest, A) in lines  # paged, no acknowledgement
+    assert "A " + recipient_key(digest, B) in lines  # paged and acknowledged
+    assert not any(line.endswith(recipient_key(digest, C)) for line in lines)
+
+    sandbox.clear_journal()
+    rerun = run_cli(fields, None, "--state-file", str(state), env=env)
+    assert "1 of them acknowledged the page in an earlier run" in rerun.stderr
+    assert {to for to, _ in pages(sandbox)} <= {C}  # A and B are never paged twice
+    assert "A " + recipient_key(digest, B) in state.read_text().splitlines()
+
+
+def test_an_earlier_runs_page_in_flight_is_looked_up_then_paged(sandbox, tmp_path):
+    """A run killed while paging A left A "in flight": the rerun asks Twilio
+    first (nothing there with A's page) and pages A, instead of skipping A."""
+    import time
+
+    from ue_twilio.inputs.config import parse
+    from ue_twilio.ledger.journal import HEADER
+    from ue_twilio.ledger.state import message_digest, recipient_key
+
+    sandbox.script_reply(A, "ack {code}", after=0.1)
+    fields = ack_fields(sandbox, resend_policy=["unsent_only"], recipient_list=A)
+    key = recipient_key(message_digest(parse(fields)), A)
+    state = tmp_path / "state.ledger"
+    now = int(time.time())
+    state.write_text("{}\nR {}\nI {} {}\n".format(HEADER, now, key, now))
+    env = cli_env(sandbox.url, UE_TWILIO_TIME_SCALE=FAST)
+    run = run_cli(fields, None, "--state-file", str(state), env=env)
+    assert run.rc == 0, run.stderr
+    assert "asking Twilio about 1 recipient(s) an earlier run may" in run.stderr
+    assert [to for to, _ in pages(sandbox)] == [A]
+    assert run.output["result"]["acknowledgement"]["by"] == A
+
+
+def test_a_page_whose_answer_was_lost_is_found_with_its_code_not_paged_twice(sandbox):
+    """The lookup matches the page's own body (the message and its code)."""
+    from support.runner import run_task
+
+    sandbox.script("reset_after")  # A's page is created, its answer lost
+    sandbox.script_reply(A, "ack {code}", after=0.1)
+    fields = ack_fields(sandbox, recipient_list=A)
+    run = run_task(
+        fields,
+        sandbox.url,
+        reconcile_delay=0.0,
+        reconcile_recheck=0.0,
+        time_scale=float(FAST),
+    )
+    assert run.rc == 0, run.stderr
+    assert [to for to, _ in pages(sandbox)] == [A]  # one page, found at Twilio
+    assert "Found at Twilio" in run.stderr

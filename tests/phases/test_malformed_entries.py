@@ -78,3 +78,9 @@ def test_a_rerun_skips_the_sent_and_never_sends_the_malformed(sandbox, tmp_path)
     assert statuses == ["skipped", "skipped", "failed"]
     assert second.stats["msg_queued_count"] + second.stats["msg_failed_count"] == 3
     assert second.output["changed"] is False  # this run queued nothing
+    with open(state) as ledger:  # the ledger knows the two sent, nothing of '12345'
+        entries = [line for line in ledger.read().splitlines() if line[:2] in KINDS]
+    assert [line[:2] for line in entries] == ["Q ", "Q "]
+
+
+KINDS = ("I ", "Q ", "X ", "A ")

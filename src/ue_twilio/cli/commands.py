@@ -281,6 +281,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         state_file=getattr(args, "state_file", None),
         state_file_label="--state-file",
         state_lock_timeout=getattr(args, "state_lock_timeout", None),
+        state_file_required=True,  # unsent_only never silently remembers nothing
     )
 
 

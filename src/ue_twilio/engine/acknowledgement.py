@@ -20,7 +20,16 @@ import email.utils
 import random
 import re
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Dict, List, Mapping, NamedTuple, Optional, Set
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Set,
+)
 
 from ..models import Reply, ReplyKind
 from .reconcile import CLOCK_SKEW, iso_utc
@@ -143,26 +152,32 @@ class Inbox:
         self,
         client: Pages,
         to: Optional[str],
-        since: float,
+        since: Callable[[], float],
         service: Optional[str] = None,
     ) -> None:
         self._client = client
         self._service = service
-        self.query = {
-            "DateSent>": iso_utc(since - CLOCK_SKEW),
-            "PageSize": str(PAGE_SIZE),
-        }
-        if to is not None:
-            self.query["To"] = to
+        self._since = since  # Twilio's clock: known once the pages were answered
+        self._to = to
         self._seen: Set[str] = set()
         self.polls = 0
+
+    def query(self) -> Dict[str, str]:
+        """Messages sent to us since the run began, on Twilio's clock."""
+        query = {
+            "DateSent>": iso_utc(self._since() - CLOCK_SKEW),
+            "PageSize": str(PAGE_SIZE),
+        }
+        if self._to is not None:
+            query["To"] = self._to
+        return query
 
     def poll(self) -> Polled:
         """One list request (more only past PAGE_SIZE rows); never raises for
         an answer, only for the run-wide errors the client raises."""
         self.polls += 1
         fresh: List[Mapping] = []
-        page: Optional[Reply] = self._client.list_page("Messages", self.query)
+        page: Optional[Reply] = self._client.list_page("Messages", self.query())
         for _ in range(MAX_PAGES):
             if page is None:
                 break

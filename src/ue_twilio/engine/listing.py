@@ -5,7 +5,8 @@ one list of the sender's recent resources (up to PAGE_SIZE a page) costs
 ten. The list is filtered by ``From`` (no sender filter for a Messaging
 Service, which picks the From itself: rows are then kept only when their
 ``messaging_service_sid`` is ours) and by ``DateSent>`` (calls:
-``StartTime>``) the run's start minus CLOCK_SKEW. A message's ``date_sent``
+``StartTime>``) the run's start on Twilio's clock (models.TwilioClock: the
+caller converts it) minus CLOCK_SKEW. A message's ``date_sent``
 is null until Twilio sends it (a call's ``start_time`` until it is dialled),
 so what is still queued, or failed without being sent, is not in the list:
 the tracker fetches those by SID (tracking.py).
@@ -68,7 +69,8 @@ class Listing:
 
 
 def listing_for(client: Pages, config: TaskConfig, since: float) -> Listing:
-    """The list that holds this task's resources, created after ``since``."""
+    """The list that holds this task's resources, created after ``since``
+    (epoch seconds on Twilio's clock)."""
     if config.is_voice:
         return Listing(client, "Calls", config.sender, since)
     if config.uses_messaging_service:

@@ -51,10 +51,10 @@ from .workers import Crew
 if TYPE_CHECKING:
     from .api import Pages
 
-# Twilio's date_created has one-second precision and the agent's clock may
-# be a little off: a resource created this long before the run started
-# still counts as the run's own.
-CLOCK_SKEW = 60.0
+# Moments are on Twilio's clock (models.TwilioClock, from its Date header),
+# so only the one-second precision of Date and date_created is left: a
+# resource created this long before the moment still counts as the run's own.
+CLOCK_SKEW = 10.0
 PAGE_SIZE = 50
 MAX_PAGES = 3
 
@@ -77,13 +77,21 @@ class Verdict(NamedTuple):
 
 
 class Match(NamedTuple):
-    """What the lost request would have created."""
+    """What the lost request would have created.
+
+    ``since`` gives the earliest moment it can have been created, on
+    Twilio's clock; it is asked at each use, because Twilio's clock is known
+    only once the first answer came (the first query's date filter may be
+    off; the undated query that follows settles it).
+    """
 
     resource: str
     sender: Optional[str]
     service: Optional[str]
     body: Optional[str]
-    since: float
+    since: Callable[[], float]
+    # Each recipient's own body (Wait For Acknowledgement adds their code).
+    text_for: Optional[Callable[[str], str]] = None
 
     def query(self, to: str, dated: bool) -> Dict[str, str]:
         query = {"To": to, "PageSize": str(PAGE_SIZE)}
@@ -91,10 +99,10 @@ class Match(NamedTuple):
             query["From"] = self.sender
         if dated:
             key = "StartTime>" if self.resource == "Calls" else "DateSent>"
-            query[key] = iso_utc(self.since - CLOCK_SKEW)
+            query[key] = iso_utc(self.since() - CLOCK_SKEW)
         return query
 
-    def accepts(self, row: Mapping, to: str) -> bool:
+    def accepts(self, row: Mapping, to: str, number: str = "") -> bool:
         if row.get("to") != to:
             return False
         if self.sender is not None and row.get("from") != self.sender:
@@ -103,23 +111,31 @@ class Match(NamedTuple):
             self.service
         ):
             return False
-        if self.body is not None and _text(row.get("body")) != _text(self.body):
+        body = self.body
+        if body is not None and self.text_for is not None and number:
+            body = self.text_for(number)
+        if body is not None and _text(row.get("body")) != _text(body):
             return False
         return self.recent(row)
 
     def recent(self, row: Mapping) -> bool:
         created = _timestamp(row.get("date_created"))
-        return created is not None and created >= self.since - CLOCK_SKEW
+        return created is not None and created >= self.since() - CLOCK_SKEW
 
 
-def match_for(config: TaskConfig, since: float) -> Match:
-    """The matching rule for this task's requests (see the module docstring)."""
+def match_for(
+    config: TaskConfig,
+    since: Callable[[], float],
+    text_for: Optional[Callable[[str], str]] = None,
+) -> Match:
+    """The matching rule for this task's requests (see the module docstring);
+    ``text_for`` when each recipient was sent a body of their own."""
     if config.is_voice:
         return Match("Calls", config.sender, None, None, since)
     service = config.sender if config.uses_messaging_service else None
     sender = None if service else sender_address(config)
     body = config.message if config.content_sid is None else None
-    return Match("Messages", sender, service, body, since)
+    return Match("Messages", sender, service, body, since, text_for)
 
 
 class LookupPlan(NamedTuple):
@@ -177,6 +193,8 @@ class Reconciler:
 
     def look(self, numbers: List[str]) -> List[Verdict]:
         """One look for each number, in order; UNDECIDED where none was made."""
+        if not numbers:
+            return []
         verdicts: List[Optional[Verdict]] = [None] * len(numbers)
         pending = iter(range(len(numbers)))
         lock = threading.Lock()
@@ -206,18 +224,18 @@ class Reconciler:
     def _look_one(self, number: str) -> Verdict:
         to = recipient_address(self._config, number)
         for dated in (True, False):
-            verdict = self._search(to, dated)
+            verdict = self._search(to, dated, number)
             if verdict.state != ABSENT:
                 return verdict
         return Verdict(ABSENT)
 
-    def _search(self, to: str, dated: bool) -> Verdict:
+    def _search(self, to: str, dated: bool, number: str) -> Verdict:
         """Walk the pages of one query; newest first, older than the run ends it."""
         try:
             for page in self._pages(self._match.query(to, dated)):
                 rows = _rows(page, self._match.resource)
                 for row in rows:
-                    if self._match.accepts(row, to):
+                    if self._match.accepts(row, to, number):
                         return Verdict(FOUND, row)
                 if rows and not dated and not self._match.recent(rows[-1]):
                     break

@@ -73,6 +73,10 @@ class Settings:
     state_lock_timeout: float = 10.0
     # Wait For Acknowledgement: the factor of TIME_SCALE_VARIABLE (tests only).
     time_scale: float = 1.0
+    # The agent's default state file: its directory must be the user's alone
+    # (ledger/place.py). The CLI: unsent_only needs --state-file.
+    state_file_private: bool = False
+    state_file_required: bool = False
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout"):

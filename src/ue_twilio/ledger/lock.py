@@ -1,34 +1,25 @@
 """An exclusive lock between processes on one file: POSIX flock, Windows msvcrt.
 
-The resend state file is replaced atomically on every write (a new inode),
-so the lock lives on a sidecar file that is never replaced nor deleted
-(deleting a lock file lets two processes each lock a different inode).
+The state file is replaced when it is compacted (a new inode), so the lock
+lives on a sidecar file that is never replaced nor deleted (deleting a lock
+file lets two processes each lock a different inode). Its path is made from
+the state file's real path (symlinks resolved, ledger/state.py), so two paths
+to one file take one lock.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Callable, Optional
 
-from ..inputs.files import open_regular
+from ..exceptions import Cancelled, StateFileBusy
+from ..inputs.files import open_regular, show_path
 
 POLL_SECONDS = 0.1
 
-try:
-    import fcntl
-
-    def _try_lock(descriptor: int) -> bool:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # BlockingIOError: another process holds it
-            return False
-        return True
-
-    def _unlock(descriptor: int) -> None:
-        fcntl.flock(descriptor, fcntl.LOCK_UN)
-
-except ImportError:  # Windows
+if sys.platform == "win32":  # pragma: no cover - mypy and the agent on Windows
     import msvcrt
 
     def _try_lock(descriptor: int) -> bool:
@@ -42,6 +33,19 @@ except ImportError:  # Windows
     def _unlock(descriptor: int) -> None:
         os.lseek(descriptor, 0, os.SEEK_SET)
         msvcrt.locking(descriptor, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(descriptor: int) -> bool:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: another process holds it
+            return False
+        return True
+
+    def _unlock(descriptor: int) -> None:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
 class FileLock:
@@ -79,3 +83,19 @@ class FileLock:
             _unlock(descriptor)
         finally:
             os.close(descriptor)
+
+
+def lock_state_file(
+    path: str, label: str, timeout: float, cancelled: Optional[Callable[[], bool]]
+) -> FileLock:
+    """The lock of the state file at ``path`` (its real path), held; raises
+    Cancelled on a cancel, StateFileBusy when another run keeps it."""
+    lock = FileLock(path + ".lock", label)
+    if not lock.acquire(timeout, cancelled):
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+        raise StateFileBusy(
+            "Another run is using the state file {} ({}); waited {:g} s. "
+            "Nothing was sent.".format(show_path(path), label, timeout)
+        )
+    return lock

@@ -117,10 +117,12 @@ class _Waiter:
     def wait(self) -> Sending:
         """Page and wait; the voice executions are ended whatever happens."""
         one_by_one = self.config.escalation == f.PAGE_ONE_BY_ONE
-        waiting = list(self.run.pending)
-        first, waiting = (waiting[:1], waiting[1:]) if one_by_one else (waiting, [])
         if not self.prepare():
             return self.sending
+        # An earlier run's page in flight is looked up first, as in every order
+        # (text pages: its code was that run's, so it is paged anew).
+        waiting = list(rounds.settle_earlier(self.context, self.run))
+        first, waiting = (waiting[:1], waiting[1:]) if one_by_one else (waiting, [])
         try:
             waiting = self._escalate(first, waiting)
         except BaseException:
@@ -199,6 +201,7 @@ class _Waiter:
         if state.by is not None:
             return
         state.by = index
+        run.resend.mark_acknowledged(run.results[index].to)  # for the rerun
         state.at = at if at is not None else time.time()
         state.after = max(0.0, state.at - (state.first_page or run.started))
         run.log.info("Acknowledged by %s (%s).", run.results[index].to, how)
@@ -269,7 +272,10 @@ class _TextWaiter(_Waiter):
         run.on_queued = self._queued
         service = config.sender if config.uses_messaging_service else None
         to = None if service else sender_address(config)
-        self.inbox = Inbox(self.context.client, to, run.started, service)
+        clock = self.context.client.clock
+        self.inbox = Inbox(
+            self.context.client, to, lambda: clock.twilio_time(run.started), service
+        )
         return True
 
     def _queued(self, to: str, reply: Reply) -> None:
@@ -357,12 +363,15 @@ class _VoiceWaiter(_Waiter):
         by_number = dict(zip(numbers, indices))
 
         def start(to: str) -> Reply:
-            reply = studio.start(
-                self.studio, self.flow, to, config.sender, config.message or ""
+            reply = rounds.write_ahead(
+                run.resend,
+                to,
+                lambda: studio.start(
+                    self.studio, self.flow, to, config.sender, config.message or ""
+                ),
             )
             if reply.kind == ReplyKind.OK and reply.sid is not None:
                 self.paged(by_number[to], reply)
-                run.resend.mark_queued(to)
                 with self.lock:
                     self.executions[reply.sid] = by_number[to]
                     self.open.add(reply.sid)
@@ -376,7 +385,8 @@ class _VoiceWaiter(_Waiter):
         self.sending.absorb(dispatcher)
 
     def look(self) -> Optional[Polled]:
-        page = studio.executions(self.studio, self.flow, self.run.started)
+        since = self.studio.clock.twilio_time(self.run.started)  # Twilio's clock
+        page = studio.executions(self.studio, self.flow, since)
         if page.kind == ReplyKind.RATE_LIMITED:
             return Polled([], True, page.retry_after)
         if page.kind != ReplyKind.OK:
@@ -479,7 +489,7 @@ def _notify(context: Context, run: Run, state: Acknowledgement) -> None:
         wait_for_acknowledgement=False,
     )
     run.log.info("Notify On Acknowledgement: texting %d recipient(s).", len(numbers))
-    notice_run = Run(notice, ResendState(notice, {}, None, run.log), run.log, None)
+    notice_run = Run(notice, ResendState(notice, {}, run.log), run.log, None)
     rounds.send(context, notice_run)
     queued = sum(1 for r in notice_run.results if r.status == Status.QUEUED)
     run.log.info("Notify On Acknowledgement: %d of %d queued.", queued, len(numbers))

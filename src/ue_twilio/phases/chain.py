@@ -33,7 +33,10 @@ def call_until_answered(context: Context, run: Run) -> Tuple[Sending, DeliveryRe
     chain = CallChain(run.config, run.log)
     sending = Sending()
     cancel = context.cancel
-    for index in chain.calls(run.pending, run.results):
+    # An earlier run's unknown first person is looked up first, like in
+    # every other order: found, skipped (they were called); absent, called.
+    pending = list(rounds.settle_earlier(context, run))
+    for index in chain.calls(pending, run.results):
         rounds.send(context, run, [index], sending)
         if sending.stopped or cancel.is_set():
             break

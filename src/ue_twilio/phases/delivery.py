@@ -30,7 +30,8 @@ def track(context: Context, run: Run, sending: Sending) -> Optional[DeliveryRepo
         config.delivery_timeout,
         queued,
     )
-    listing = listing_for(context.client, config, run.started)
+    since = context.client.clock.twilio_time(run.started)  # Twilio's clock
+    listing = listing_for(context.client, config, since)
     everyone = range(len(run.results))
     report = follow(
         context, run, everyone, float(config.delivery_timeout), listing=listing

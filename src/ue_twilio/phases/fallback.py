@@ -46,7 +46,7 @@ def text_unanswered(
         len(numbers),
     )
     sms = sms_config(config, numbers)
-    sms_run = Run(sms, ResendState(sms, {}, None, run.log), run.log, None)
+    sms_run = Run(sms, ResendState(sms, {}, run.log), run.log, None)
     rounds.send(context, sms_run)
     return link(run.results, indices, sms_run.results)
 

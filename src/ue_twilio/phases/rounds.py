@@ -4,17 +4,21 @@ A round sends to its recipients at once (dispatcher.py). A recipient whose
 answer was lost is looked up at Twilio (reconcile.py): found, it is queued;
 absent on two looks, it is sent once more in the next round; otherwise it
 stays UNKNOWN and is never resent. A rerun with Resend Policy 'unsent_only'
-first settles what an earlier run left unknown the same way.
+first settles the same way whom an earlier run may have sent to: every
+request is journaled before it leaves (ledger/state.py), so after a kill
+those are the recipients still "in flight".
 """
 
 from __future__ import annotations
 
 import time
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from ..engine.dispatcher import Dispatcher, Hooks
 from ..engine.params import request_builder
 from ..engine.reconcile import ABSENT, LookupPlan, Reconciler, match_for
+from ..exceptions import RUN_WIDE_ERRORS
+from ..ledger.state import ResendState
 from ..models import RecipientResult, Reply, ReplyKind, Status
 from .run import Context, Run, Sending
 
@@ -37,8 +41,7 @@ def send(
     sending = sending or Sending()
     cancel = context.cancel
     if indices is None:
-        earlier = _settle_earlier(context, run)
-        indices = sorted([*run.pending, *earlier]) if earlier else run.pending
+        indices = settle_earlier(context, run)
     for round_number in range(MAX_RESENDS + 1):
         _round(context, run, indices, sending)
         if sending.stopped or cancel.is_set():
@@ -56,6 +59,7 @@ def send(
         run.forget(absent)
         indices = absent
     sending.cancelled = sending.cancelled or cancel.is_set()
+    run.resend.sync()  # the end of a phase: the journal reaches the disk
     return sending
 
 
@@ -69,9 +73,10 @@ def _round(
     calls = run.calls if run.config.is_voice else None  # to hang up on cancel
 
     def send(to: str) -> Reply:
-        reply = context.client.create(resource, build(to))
+        reply = write_ahead(
+            resend, to, lambda: context.client.create(resource, build(to))
+        )
         if reply.kind == ReplyKind.OK:
-            resend.mark_queued(to)
             if calls is not None:
                 calls.add(reply.sid, to)
             if on_queued is not None:
@@ -99,28 +104,52 @@ def _round(
     sending.absorb(dispatcher)
 
 
-def _settle_earlier(context: Context, run: Run) -> List[int]:
-    """A rerun: look up what an earlier run left unknown before sending.
+def write_ahead(resend: ResendState, to: str, request: Callable[[], Reply]) -> Reply:
+    """One request with the ledger around it: the intent is journaled before
+    it leaves (a kill from then on leaves ``to`` in flight), the outcome after
+    (queued; unsent when Twilio surely created nothing; a lost answer stays in
+    flight, to be looked up)."""
+    resend.intent(to)
+    try:
+        reply = request()
+    except RUN_WIDE_ERRORS:  # never left, or refused: nothing created
+        resend.mark_unsent(to)
+        raise
+    if reply.kind == ReplyKind.OK:
+        resend.mark_queued(to)
+    elif reply.kind != ReplyKind.UNKNOWN:  # 429 or refused: nothing created
+        resend.mark_unsent(to)
+    return reply
 
-    Found: skipped like any recipient that run queued. Absent: sent now.
-    A failed lookup: stays unknown and is not sent (it may exist).
+
+def settle_earlier(context: Context, run: Run) -> Sequence[int]:
+    """Before anything is sent: look up whom an earlier run may have sent to
+    (in flight or unknown when it ended); every order, call chains too.
+
+    Returns the recipients to send to, in order: those pending plus those
+    Twilio has no record of. Found: skipped like any recipient that run
+    queued. A failed lookup: stays unknown and is not sent (it may exist).
     """
     earlier = run.resend.unknown_indices()
-    since = run.resend.unknown_since
-    if not earlier or since is None or context.cancel.is_set():
-        return []
-    run.log.info(
-        "Resend Policy: asking Twilio about %d recipient(s) an earlier run left "
-        "unknown.",
-        len(earlier),
-    )
-    verdicts = _reconciler(context, run, since).settle(
-        [run.config.recipients[i] for i in earlier]
-    )
-    return run.settle_earlier(earlier, verdicts)
+    if not earlier:
+        return run.pending
+    absent: List[int] = []
+    if not context.cancel.is_set():
+        run.log.info(
+            "Resend Policy: asking Twilio about %d recipient(s) an earlier run may "
+            "have sent to.",
+            len(earlier),
+        )
+        verdicts = _reconciler(context, run, run.resend.unknown_since).settle(
+            [run.config.recipients[i] for i in earlier]
+        )
+        absent = run.settle_earlier(earlier, verdicts)
+        run.resend.sync()
+    return sorted([*run.pending, *absent]) if absent else run.pending
 
 
-def _reconciler(context: Context, run: Run, since: float) -> Reconciler:
+def _reconciler(context: Context, run: Run, since: Callable[[], float]) -> Reconciler:
+    """Lookups since ``since`` (Twilio's clock); a cancel ends them at once."""
     settings = context.settings
     plan = LookupPlan(
         time.monotonic() + settings.reconcile_delay + settings.reconcile_budget,
@@ -128,7 +157,11 @@ def _reconciler(context: Context, run: Run, since: float) -> Reconciler:
         (settings.reconcile_delay, settings.reconcile_recheck),
     )
     return Reconciler(
-        context.client, run.config, match_for(run.config, since), context.cancel, plan
+        context.client,
+        run.config,
+        match_for(run.config, since, run.text_for),
+        context.cancel,
+        plan,
     )
 
 
@@ -144,7 +177,8 @@ def _reconcile(context: Context, run: Run, indices: Sequence[int]) -> List[int]:
     run.log.info(
         "Asking Twilio about %d recipient(s) whose answer was lost.", len(unknown)
     )
-    verdicts = _reconciler(context, run, run.started).settle(
+    clock = context.client.clock
+    verdicts = _reconciler(context, run, lambda: clock.twilio_time(run.started)).settle(
         [run.config.recipients[i] for i in unknown]
     )
     run.apply(unknown, verdicts)

@@ -26,7 +26,7 @@ from ..engine.reconcile import ABSENT, FOUND, UNDECIDED, Verdict
 from ..exceptions import TwilioTaskError
 from ..inputs.config import TaskConfig
 from ..inputs.settings import Settings
-from ..ledger.state import ResendState
+from ..ledger.state import EARLIER, FLYING, SENT, ResendState
 from ..models import (
     QUEUED_STATES,
     DeliveryReport,
@@ -239,3 +239,21 @@ def _tally(results: Iterable[RecipientResult]) -> Tuple[int, int]:
         elif result.status != not_sent:
             failed += 1
     return queued, failed
+
+
+def recover(results: List[RecipientResult], resend: ResendState) -> None:
+    """After a crash: a recipient left "not sent" whose request the ledger
+    saw leave is queued (its answer came) or unknown (it may have arrived)."""
+    for index, result in enumerate(results):
+        if result.status != Status.NOT_SENT:
+            continue
+        recorded = resend.recorded(index)
+        if recorded == SENT:
+            results[index] = RecipientResult(result.to, Status.QUEUED)
+        elif recorded in (EARLIER, FLYING):
+            results[index] = RecipientResult(
+                result.to,
+                Status.UNKNOWN,
+                error_message="the run failed while the request was in flight; "
+                "delivery state unknown",
+            )

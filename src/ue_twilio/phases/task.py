@@ -1,7 +1,7 @@
 """One run of the task: validate, send, follow delivery, decide.
 
 Both front ends call this. ``Task`` reads the fields and chooses the phases,
-each in its own module: skip what an earlier run queued (resend.py), send in
+each in its own module: skip what an earlier run queued (ledger/state.py), send in
 rounds that settle lost answers (rounds.py), follow delivery (delivery.py) or
 call one by one (chain.py), text whom no call reached (fallback.py), hang up
 on cancel (hangup.py), then one verdict and one Extension Output (final.py).
@@ -18,7 +18,7 @@ from ..exceptions import TwilioTaskError
 from ..inputs import config as config_module
 from ..inputs.config import TaskConfig
 from ..inputs.settings import Settings
-from ..ledger.state import ResendState
+from ..ledger.state import ResendState, StateFile
 from ..models import DeliveryReport, RecipientResult, Snapshot, Status
 from ..output.echo import echo_config, echo_raw
 from ..output.encoding import message_facts, warn_ucs2
@@ -29,7 +29,7 @@ from ..transport.client import open_client
 from . import acknowledge, chain, delivery, fallback, plan, rounds
 from .final import final_outcome, rejected_results
 from .hangup import HangUp, mark_hung_up
-from .run import Context, Run, Sending
+from .run import Context, Run, Sending, recover
 
 
 class Task:
@@ -51,6 +51,7 @@ class Task:
         self._logger = logger or logging.getLogger("ue_twilio")
         self._on_progress = on_progress
         self._cancel = Cancel()
+        self._run: Optional[Run] = None
 
     def cancel(self) -> None:
         """Stop sending and delivery tracking: the event first, then a wake-up
@@ -89,10 +90,38 @@ class Task:
         except TwilioTaskError as exc:  # state file busy or not ours: send nothing
             log.error(exc.status_description)
             return early_outcome(exc, self._raw, redactor, config)
+        except Exception as exc:  # noqa: BLE001 - nothing left: a plain crash
+            return _unexpected(exc, log, self._raw, redactor, config)
         try:
             return self._send_with(config, resend, log, redactor)
+        except Exception as exc:  # noqa: BLE001 - Task.run never raises
+            return self._crashed(exc, config, resend, log, redactor)
         finally:
-            resend.close()
+            _close(resend, log)
+
+    def _crashed(
+        self,
+        exc: Exception,
+        config: TaskConfig,
+        resend: ResendState,
+        log: SafeLog,
+        redactor: Redactor,
+    ) -> Outcome:
+        """An error after requests may have left: the outcome comes from what
+        the recipients' results and the ledger say (queued ones listed, the
+        counts add up), exit 1 "Unexpected error", never a traceback."""
+        run = self._run
+        if run is None:
+            return _unexpected(exc, log, self._raw, redactor, config)
+        try:
+            recover(run.results, resend)
+            error = TwilioTaskError("Unexpected error: " + type(exc).__name__)
+            log.error(error.status_description)
+            sending = Sending()
+            sending.error = error
+            return final_outcome(run, sending, None, False, log, redactor)
+        except Exception:  # noqa: BLE001 - the outcome of the outcome: keep it plain
+            return _unexpected(exc, log, self._raw, redactor, config)
 
     def _dry_run(self, config: TaskConfig, log: SafeLog, redactor: Redactor) -> Outcome:
         """phases/plan.py instead of sending; the rerun ledger stays closed."""
@@ -104,20 +133,21 @@ class Task:
 
     def _resend_state(self, config: TaskConfig, log: SafeLog) -> ResendState:
         settings = self._settings
-        return ResendState(
-            config,
-            self._raw,
+        where = StateFile(
             settings.state_file,
-            log,
-            label=settings.state_file_label,
-            lock_timeout=settings.state_lock_timeout,
-            cancelled=self._cancel.is_set,
+            settings.state_file_label,
+            settings.state_lock_timeout,
+            self._cancel.is_set,
+            private=settings.state_file_private,
+            required=settings.state_file_required,
         )
+        return ResendState(config, self._raw, log, where)
 
     def _send_with(
         self, config: TaskConfig, resend: ResendState, log: SafeLog, redactor: Redactor
     ) -> Outcome:
         run = Run(config, resend, log, self._on_progress)
+        self._run = run
         client = open_client(
             config.account,
             self._settings,
@@ -125,6 +155,7 @@ class Task:
             pool_size=config.max_concurrent,
             log=log,
         )
+        resend.clock = client.clock  # lookups and the record: Twilio's clock
         context = Context(client, self._settings, self._cancel)
         try:
             sending, report = self._calls_or_messages(context, run)
@@ -186,3 +217,24 @@ def early_outcome(
     result["message"] = message_facts(echoed["action"], echoed["message_body_text"])
     output = scrub_tree(build_output(error.exit_code, status, echoed, result), redactor)
     return Outcome(error.exit_code, status, output, status)
+
+
+def _unexpected(
+    exc: Exception, log: SafeLog, raw: Any, redactor: Redactor, config: TaskConfig
+) -> Outcome:
+    """Exit 1 "Unexpected error", every recipient listed not sent."""
+    error = TwilioTaskError("Unexpected error: " + type(exc).__name__)
+    log.error(error.status_description)
+    return early_outcome(error, raw, redactor, config)
+
+
+def _close(resend: ResendState, log: SafeLog) -> None:
+    """Compact and unlock the ledger; a failure there is a warning, not a crash
+    (what it holds was written ahead)."""
+    try:
+        resend.close()
+    except Exception as exc:  # noqa: BLE001 - Task.run never raises
+        log.warning(
+            "Resend Policy: the state file could not be closed (%s).",
+            type(exc).__name__,
+        )

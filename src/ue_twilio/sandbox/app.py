@@ -106,6 +106,9 @@ class App:
         # Called after each answer is decided (journal entry complete), before
         # it is written: tests wait on these instead of sleeping.
         self.answered: List[Callable[[], None]] = []
+        # Called with (method, path) once a request is read, before it waits
+        # out the latency: a test knows a request is held.
+        self.arrived: List[Callable[[str, str], None]] = []
 
     # -- entry point --------------------------------------------------------
     def handle(
@@ -124,6 +127,8 @@ class App:
                 method, path, params, user, safe_headers(headers.items()), time.time()
             )
             self.journal.append(entry)
+        for arrival in list(self.arrived):
+            arrival(method, path)
         try:
             response, sid = self._admit(method, path, params, authenticated)
         except Exception:  # noqa: BLE001 - a sandbox bug must still get an answer

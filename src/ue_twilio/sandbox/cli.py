@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long the stall and stall_body faults wait (default %(default)s)",
     )
     parser.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        help="seconds Twilio's clock runs ahead (negative: behind) of this host's: "
+        "dates and the Date header",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -254,6 +261,7 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
     faults.error_rate = args.error_rate
     faults.forbidden = args.forbidden
     faults.stall_seconds = args.stall_seconds
+    sandbox.clock_offset = args.clock_offset
     for kind, count in args.fault:
         sandbox.script(kind, count)
     for kind, count in args.page_fault:

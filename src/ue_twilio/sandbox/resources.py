@@ -133,6 +133,9 @@ class Store:
         self.account_sid = account_sid
         self.status_interval = status_interval
         self.created = time.time()
+        # Seconds Twilio's clock is ahead of this host's (negative: behind):
+        # every date the sandbox shows, and its Date header, are shifted.
+        self.clock_offset = 0.0
         self._lock = threading.Lock()
         self._messages: Dict[str, dict] = {}
         self._calls: Dict[str, dict] = {}
@@ -315,6 +318,10 @@ class Store:
         return self._stage_time(record, path.index(status))
 
     # -- rendering ----------------------------------------------------------
+    def _date(self, timestamp: float | None) -> str | None:
+        """A date as Twilio's (possibly offset) clock shows it."""
+        return rfc2822(None if timestamp is None else timestamp + self.clock_offset)
+
     def render_message(self, record: dict, now: float | None = None) -> dict:
         stage = self._stage(record, time.time() if now is None else now)
         status = record["path"][stage]
@@ -333,9 +340,9 @@ class Store:
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
             "body": record["body"],
-            "date_created": rfc2822(record["created"]),
-            "date_sent": rfc2822(sent_at),
-            "date_updated": rfc2822(self._stage_time(record, stage)),
+            "date_created": self._date(record["created"]),
+            "date_sent": self._date(sent_at),
+            "date_updated": self._date(self._stage_time(record, stage)),
             "direction": direction,
             "error_code": error[0] if error else None,
             "error_message": error[1] if error else None,
@@ -365,11 +372,11 @@ class Store:
             "answered_by": _answered_by(record) if answered is not None else None,
             "api_version": API_VERSION,
             "caller_name": None,
-            "date_created": rfc2822(record["created"]),
-            "date_updated": rfc2822(self._stage_time(record, stage)),
+            "date_created": self._date(record["created"]),
+            "date_updated": self._date(self._stage_time(record, stage)),
             "direction": "outbound-api",
             "duration": str(int(round(end - answered))) if end is not None else None,
-            "end_time": rfc2822(end),
+            "end_time": self._date(end),
             "forwarded_from": None,
             "from": record["from"],
             "from_formatted": record["from"],
@@ -380,7 +387,7 @@ class Store:
             "price_unit": "USD",
             "queue_time": "0",
             "sid": record["sid"],
-            "start_time": rfc2822(dialled),
+            "start_time": self._date(dialled),
             "status": status,
             "subresource_uris": _call_subresources(uri),
             "to": record["to"],
@@ -393,8 +400,8 @@ class Store:
         base = BASE.format(self.account_sid)
         return {
             "auth_token": None,
-            "date_created": rfc2822(self.created),
-            "date_updated": rfc2822(self.created),
+            "date_created": self._date(self.created),
+            "date_updated": self._date(self.created),
             "friendly_name": "ue-twilio sandbox",
             "owner_account_sid": self.account_sid,
             "sid": self.account_sid,

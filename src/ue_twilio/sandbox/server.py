@@ -8,11 +8,13 @@ TLS handshakes run in the connection's thread, never in the accept loop.
 
 from __future__ import annotations
 
+import email.utils
 import socket
 import ssl
 import struct
 import sys
 import threading
+import time
 import traceback
 import uuid
 from http import HTTPStatus
@@ -88,6 +90,7 @@ class Handler(BaseHTTPRequestHandler):
             "Content-Type: " + response.content_type,
             f"Content-Length: {len(response.body)}",
             "Twilio-Request-Id: RQ" + uuid.uuid4().hex,
+            "Date: " + self._date(),
         ]
         lines.extend(f"{name}: {value}" for name, value in response.headers)
         if self.close_connection:
@@ -102,6 +105,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if response.cut:
             self._cut_short(response.cut)
+
+    def _date(self) -> str:
+        """The Date header, by the sandbox's Twilio clock (Store.clock_offset)."""
+        offset = self.server.app.store.clock_offset
+        return email.utils.formatdate(time.time() + offset, usegmt=True)
 
     def _cut_short(self, fault: str) -> None:
         """End an answer whose body was cut: close (after a stall) with a FIN,
@@ -295,6 +303,20 @@ class Sandbox:
         """Call ``callback()`` each time an answer is decided (its journal
         entry complete), before it is written to the client."""
         self._app.answered.append(callback)
+
+    def on_request(self, callback: Callable[[str, str], None]) -> None:
+        """Call ``callback(method, path)`` each time a request has been read,
+        before the latency and the answer."""
+        self._app.arrived.append(callback)
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the sandbox's Twilio clock runs ahead of this host's."""
+        return self._app.store.clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, value: float) -> None:
+        self._app.store.clock_offset = value
 
     def script(self, kind: str, count: int = 1) -> None:
         """Give the next ``count`` create requests the scripted fault ``kind``."""

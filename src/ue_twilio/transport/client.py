@@ -30,7 +30,7 @@ from ..inputs.proxy import ProxyConfig
 from ..inputs.regions import API
 from ..inputs.regions import base_url as base_url_for
 from ..inputs.settings import Settings
-from ..models import Reply, ReplyKind
+from ..models import Reply, ReplyKind, TwilioClock
 from .adapter import prepare_session
 from .diagnose import describe_connection_error
 
@@ -99,6 +99,8 @@ class TwilioClient:
         self._proxy = proxy
         self._log = options.log
         self._auth_hint = options.auth_hint
+        # Twilio's clock (the first answer's Date header), for lookups.
+        self.clock = TwilioClock()
         user = auth_user or account_sid
         self._session = _new_session(
             user, auth_token, proxy, options.pool_size, options.transport
@@ -223,6 +225,8 @@ class TwilioClient:
                 )
             except Exception as exc:  # noqa: BLE001 - see the module docstring
                 return self._failure(exc)
+            if self.clock.offset is None:
+                self.clock.learn(response.headers.get("Date"), time.time())
             try:
                 return _read_reply(response, max_body)
             except Exception as exc:  # noqa: BLE001 - the status line arrived
