@@ -88,18 +88,19 @@ def test_record_in_the_field_is_used_on_rerun(sandbox):
 
 
 def test_the_record_is_written_while_the_run_goes(sandbox):
-    sandbox.faults.latency = 0.05
+    # 40 sends one at a time, 0.1 s each: about 4 s, while live output is
+    # pushed at most once a second, so some push falls inside the run.
+    sandbox.faults.latency = 0.1
     numbers = ["+1555{:07d}".format(i) for i in range(40)]
     fields = fields_for(
         sandbox, recipients=",".join(numbers), max_concurrent_requests=1, **UNSENT_ONLY
     )
     run = run_live(fields, sandbox.url)
     assert run.rc == 0
-    records = [s.resend_state for s in run.snapshots]
-    assert len(records) >= 3
-    queued = [field_counts(r)[0] for r in records]
+    queued = [field_counts(s.resend_state)[0] for s in run.snapshots]
     assert queued == sorted(queued)
-    assert 0 < queued[1] < 40 and queued[-1] == 40
+    assert queued[-1] == 40
+    assert any(0 < count < 40 for count in queued), queued  # not only at the end
 
 
 def test_other_inputs_do_not_match_and_all_are_sent(sandbox, tmp_path):

@@ -16,7 +16,7 @@ refuses (403, 404) becomes a warning too, never a failure.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..engine.cancel import Cancel
 from ..exceptions import AuthorizationError, ValidationError
@@ -143,11 +143,10 @@ def _toll_free(
     url = "{}/v1/Tollfree/Verifications?TollfreePhoneNumberSid={}".format(
         messaging.base_url, number_sid
     )
-    body = _optional(messaging, url, cancel, result, "its toll-free verification")
-    if body is None:
+    what = "its toll-free verification"
+    answered, status = _first_status(messaging, url, cancel, result, what)
+    if not answered:
         return
-    rows = [row for row in body.get("verifications") or [] if isinstance(row, dict)]
-    status = rows[0].get("status") if rows else None
     result.facts["toll_free_verification"] = status
     if status != TOLL_FREE_OK:
         result.warnings.append(
@@ -189,11 +188,10 @@ def _a2p(messaging: TwilioClient, result: Sender, cancel: Cancel) -> None:
     url = "{}/v1/Services/{}/Compliance/Usa2p".format(
         messaging.base_url, result.facts["sender"]
     )
-    body = _optional(messaging, url, cancel, result, "its US A2P 10DLC campaign")
-    if body is None:
+    what = "its US A2P 10DLC campaign"
+    answered, status = _first_status(messaging, url, cancel, result, what)
+    if not answered:
         return
-    rows = [row for row in body.get("compliance") or [] if isinstance(row, dict)]
-    status = rows[0].get("campaign_status") if rows else None
     result.facts["a2p_campaign_status"] = status
     if status != A2P_OK:
         result.warnings.append(
@@ -205,6 +203,27 @@ def _a2p(messaging: TwilioClient, result: Sender, cancel: Cancel) -> None:
                 else "has a US A2P 10DLC campaign in status {}".format(status),
             )
         )
+
+
+# The list key and the status key of each compliance lookup's answer.
+_STATUS_KEYS = {
+    "its toll-free verification": ("verifications", "status"),
+    "its US A2P 10DLC campaign": ("compliance", "campaign_status"),
+}
+
+
+def _first_status(
+    messaging: TwilioClient, url: str, cancel: Cancel, result: Sender, what: str
+) -> Tuple[bool, Optional[str]]:
+    """(answered, the first row's status): a compliance lookup, where a
+    refused lookup is a warning (``_optional``) and no row is no status."""
+    body = _optional(messaging, url, cancel, result, what)
+    if body is None:
+        return False, None
+    rows_key, status_key = _STATUS_KEYS[what]
+    rows = [row for row in body.get(rows_key) or [] if isinstance(row, dict)]
+    status = rows[0].get(status_key) if rows else None
+    return True, status if isinstance(status, str) else None
 
 
 def _optional(
